@@ -1,0 +1,3 @@
+//! The `migsched` command line: thin glue over the library crates.
+
+fn main() {}
