@@ -2,3 +2,18 @@
 //!
 //! The GPU/MIG catalog and layout rules, and the plain data types that every other crate
 //! exchanges. No IO beyond parsing and printing text, no clock, no RNG, no solver, no GPU.
+
+pub mod catalog;
+pub mod enumerate;
+pub mod layout;
+pub mod placement;
+
+pub use catalog::{
+    Catalog, CatalogError, GpuType, Profile, ProfileIndex, UnknownGpu, UnknownProfile,
+};
+pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
+pub use layout::{
+    Driver, IllegalLayout, Layout, LayoutError, LayoutSpec, Placement, ProfileCounts, SpecError,
+    Violation, count_violations, validate,
+};
+pub use placement::place;

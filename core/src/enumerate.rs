@@ -1,0 +1,230 @@
+//! Enumeration of every legal layout of a GPU type, and of the maximal ones (nothing more
+//! fits), optionally restricted to a subset of its profiles.
+//!
+//! This is the set the configuration-count integer programs range over; NVIDIA documents
+//! 19 maximal A100 layouts with the 1g/2g/3g/4g/7g profiles on R510+ and 18 before, which
+//! the tests reproduce from the rules alone.
+
+use std::sync::Arc;
+
+use crate::catalog::{GpuType, ProfileIndex};
+use crate::layout::{Driver, Layout, Placement, SizeKey, size_order};
+
+/// What to enumerate.
+#[derive(Debug, Clone, Default)]
+pub struct EnumerateOptions {
+    /// Only these profiles (all of the GPU's when `None`). Maximality is relative to them.
+    pub profiles: Option<Vec<ProfileIndex>>,
+    /// Driver rules.
+    pub driver: Driver,
+    /// Only layouts to which no allowed instance can be added.
+    pub maximal: bool,
+}
+
+/// Every non-empty legal layout (or every maximal one), in a fixed order: larger instances
+/// first (7g, then 4g+..., then 3g+...), ties by placement.
+pub fn enumerate_layouts(gpu: &Arc<GpuType>, options: &EnumerateOptions) -> Vec<Layout> {
+    let allowed: Vec<ProfileIndex> = match &options.profiles {
+        Some(ps) => {
+            let mut ps = ps.clone();
+            ps.sort_unstable();
+            ps.dedup();
+            ps
+        }
+        None => gpu.profile_indices().collect(),
+    };
+    // Candidates in (start, profile) order; a layout is an increasing subsequence of them
+    // (instances of a legal layout have distinct starts), so each is produced exactly once.
+    let mut candidates: Vec<Placement> = allowed
+        .iter()
+        .flat_map(|&p| {
+            gpu.profile(p)
+                .starts()
+                .iter()
+                .map(move |&start| Placement { profile: p, start })
+        })
+        .collect();
+    candidates.sort_by_key(|pl| (pl.start, pl.profile));
+
+    let mut out = Vec::new();
+    extend(
+        &candidates,
+        0,
+        &Layout::empty(gpu.clone()),
+        options,
+        &mut out,
+    );
+    out.sort_by_cached_key(|l| sort_key(gpu, l));
+    out
+}
+
+fn extend(
+    candidates: &[Placement],
+    from: usize,
+    current: &Layout,
+    options: &EnumerateOptions,
+    out: &mut Vec<Layout>,
+) {
+    for (i, &pl) in candidates.iter().enumerate().skip(from) {
+        let Ok(next) = current.with(pl, options.driver) else {
+            continue;
+        };
+        extend(candidates, i + 1, &next, options, out);
+        if !options.maximal || is_maximal(&next, candidates, options.driver) {
+            out.push(next);
+        }
+    }
+}
+
+/// Whether no candidate instance can be added to the layout.
+fn is_maximal(layout: &Layout, candidates: &[Placement], driver: Driver) -> bool {
+    !candidates.iter().any(|&pl| layout.can_add(pl, driver))
+}
+
+/// Whether no instance of the allowed profiles (all of the GPU's when `None`) can be added.
+pub fn is_maximal_layout(
+    layout: &Layout,
+    profiles: Option<&[ProfileIndex]>,
+    driver: Driver,
+) -> bool {
+    let gpu = layout.gpu();
+    let allowed: Vec<ProfileIndex> = match profiles {
+        Some(ps) => ps.to_vec(),
+        None => gpu.profile_indices().collect(),
+    };
+    !allowed.iter().any(|&p| {
+        gpu.profile(p)
+            .starts()
+            .iter()
+            .any(|&start| layout.can_add(Placement { profile: p, start }, driver))
+    })
+}
+
+fn sort_key(gpu: &GpuType, layout: &Layout) -> (Vec<SizeKey>, Vec<(u8, ProfileIndex)>) {
+    let mut shape: Vec<_> = layout
+        .placements()
+        .iter()
+        .map(|pl| size_order(gpu, pl.profile))
+        .collect();
+    shape.sort();
+    let places = layout
+        .placements()
+        .iter()
+        .map(|pl| (pl.start, pl.profile))
+        .collect();
+    (shape, places)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn gpu(id: &str) -> Arc<GpuType> {
+        Catalog::builtin().gpu(id).unwrap().clone()
+    }
+
+    fn only(gpu: &GpuType, names: &[&str]) -> Option<Vec<ProfileIndex>> {
+        Some(
+            names
+                .iter()
+                .map(|n| gpu.profile_by_name(n).unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn nvidia_documents_19_a100_layouts_on_r510_and_18_before() {
+        for id in ["a100-40gb", "a100-80gb", "h100-80gb", "h200-141gb"] {
+            let g = gpu(id);
+            let names: Vec<&str> = g
+                .profiles()
+                .iter()
+                .filter(|p| !(p.media_extensions() || p.class() == "1g" && p.memory_slices() == 2))
+                .map(|p| p.name())
+                .collect();
+            assert_eq!(names.len(), 5, "{id}: {names:?}");
+            let mut opts = EnumerateOptions {
+                profiles: only(&g, &names),
+                maximal: true,
+                ..Default::default()
+            };
+            assert_eq!(enumerate_layouts(&g, &opts).len(), 19, "{id} R510+");
+            opts.driver = Driver::BeforeR510;
+            assert_eq!(enumerate_layouts(&g, &opts).len(), 18, "{id} before R510");
+        }
+    }
+
+    #[test]
+    fn the_19_a100_layouts_are_nvidias() {
+        let g = gpu("a100-40gb");
+        let opts = EnumerateOptions {
+            profiles: only(&g, &["1g.5gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb"]),
+            maximal: true,
+            ..Default::default()
+        };
+        let texts: Vec<String> = enumerate_layouts(&g, &opts)
+            .iter()
+            .map(|l| l.text())
+            .collect();
+        assert_eq!(texts[0], "7g.40gb@0");
+        assert_eq!(texts[1], "4g.20gb@0,3g.20gb@4");
+        assert!(texts.contains(&"3g.20gb@0,3g.20gb@4".to_string()));
+        assert!(texts.contains(
+            &"1g.5gb@0,1g.5gb@1,1g.5gb@2,1g.5gb@3,1g.5gb@4,1g.5gb@5,1g.5gb@6".to_string()
+        ));
+        // 3g at 0 strands a compute slice; 2g+1g+1g fill the rest.
+        assert!(texts.contains(&"3g.20gb@0,2g.10gb@4,1g.5gb@6".to_string()));
+        // Not maximal: a 1g still fits at 3.
+        assert!(!texts.contains(&"2g.10gb@0,1g.5gb@2,3g.20gb@4".to_string()));
+    }
+
+    #[test]
+    fn every_enumerated_layout_is_distinct_and_legal() {
+        let g = gpu("a100-80gb");
+        let all = enumerate_layouts(&g, &EnumerateOptions::default());
+        let mut texts: Vec<String> = all.iter().map(|l| l.text()).collect();
+        let n = texts.len();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), n);
+        assert!(all.iter().all(|l| !l.is_empty()));
+        let maximal = enumerate_layouts(
+            &g,
+            &EnumerateOptions {
+                maximal: true,
+                ..Default::default()
+            },
+        );
+        assert!(maximal.len() < all.len());
+        assert!(
+            maximal
+                .iter()
+                .all(|l| is_maximal_layout(l, None, Driver::default()))
+        );
+    }
+
+    #[test]
+    fn a30_has_four_slices() {
+        let g = gpu("a30-24gb");
+        let opts = EnumerateOptions {
+            profiles: only(&g, &["1g.6gb", "2g.12gb", "4g.24gb"]),
+            maximal: true,
+            ..Default::default()
+        };
+        let texts: Vec<String> = enumerate_layouts(&g, &opts)
+            .iter()
+            .map(|l| l.text())
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "4g.24gb@0",
+                "2g.12gb@0,2g.12gb@2",
+                "1g.6gb@0,1g.6gb@1,2g.12gb@2",
+                "2g.12gb@0,1g.6gb@2,1g.6gb@3",
+                "1g.6gb@0,1g.6gb@1,1g.6gb@2,1g.6gb@3"
+            ]
+        );
+    }
+}
