@@ -6,6 +6,8 @@
 pub mod catalog;
 pub mod enumerate;
 pub mod layout;
+pub mod mig_parted;
+pub mod nvidia_smi;
 pub mod placement;
 
 pub use catalog::{
