@@ -11,8 +11,8 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// The built-in catalog source, embedded at compile time.
-const BUILTIN_TOML: &str = include_str!("catalog/gpus.toml");
+/// The built-in catalog source (TOML), embedded at compile time.
+pub const BUILTIN_TOML: &str = include_str!("catalog/gpus.toml");
 
 /// Most memory slices a GPU type may declare (placements are tracked in a `u32` bitmask).
 pub const MAX_MEMORY_SLICES: u8 = 32;

@@ -590,12 +590,12 @@ pub enum SpecError {
         reason: String,
     },
     /// A profile name is not one of the GPU's.
-    #[error("item {position}: {source}")]
+    #[error("item {position}: {unknown}")]
     UnknownProfile {
         /// 1-based position among the comma-separated items.
         position: usize,
         /// The lookup error, listing the GPU's profiles.
-        source: UnknownProfile,
+        unknown: UnknownProfile,
     },
     /// A text form was required but some items have no start.
     #[error("'{text}' has items without '@start'; a placed layout names every start")]
@@ -650,7 +650,7 @@ impl LayoutSpec {
             }
             let profile = gpu
                 .profile_by_name(name)
-                .map_err(|source| SpecError::UnknownProfile { position, source })?;
+                .map_err(|unknown| SpecError::UnknownProfile { position, unknown })?;
             match start {
                 Some(s) => {
                     let start: u8 = s.parse().map_err(|_| {

@@ -1,1 +1,90 @@
-//! End-to-end tests of the `migsched` binary.
+//! End-to-end tests of the `migsched` binary: every subcommand, its output, its exit code,
+//! and its handling of bad input (clear message, exit 2, no panic, no partial output).
+
+mod catalog;
+mod gpus;
+mod layouts;
+mod mig_parted;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a run of the binary produced.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `migsched` with arguments from the repository root, without MIGSCHED_CATALOG.
+pub fn migsched(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_migsched"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("MIGSCHED_CATALOG")
+        .output()
+        .expect("running migsched");
+    let run = Run {
+        code: out.status.code().expect("migsched was killed by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "migsched panicked on {args:?}:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// Asserts the exit code and returns the run, showing both streams on failure.
+pub fn expect(args: &[&str], code: i32) -> Run {
+    let run = migsched(args);
+    assert_eq!(
+        run.code, code,
+        "{args:?}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh temporary directory for one test.
+pub fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("migsched-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn help_and_version() {
+    let r = expect(&["--help"], 0);
+    assert!(
+        r.stdout
+            .contains("Exit codes: 0 success; 1 the answer is \"no\"")
+    );
+    for sub in ["gpus", "layouts", "check-layout", "mig-parted", "catalog"] {
+        assert!(r.stdout.contains(sub), "{sub}");
+        let h = expect(&[sub, "--help"], 0);
+        assert!(h.stdout.contains("Usage: migsched"), "{sub}");
+    }
+    assert!(expect(&["--version"], 0).stdout.starts_with("migsched "));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let r = expect(&["no-such-command"], 2);
+    assert!(r.stderr.contains("unrecognized subcommand"));
+    expect(&["layouts"], 2);
+    expect(&[], 2);
+}

@@ -1,0 +1,168 @@
+//! Command-line definitions and dispatch: one module per command group.
+
+mod catalog;
+mod gpus;
+mod layouts;
+mod mig_parted;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use migsched_core::{Catalog, Driver, GpuType, SpecError, UnknownProfile};
+
+use crate::output::read_text;
+
+/// The answer of a command that succeeded in running: yes (exit 0) or no (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, or the answer is "yes".
+    Yes,
+    /// The answer is "no": illegal, unplaceable, different.
+    No,
+}
+
+impl Outcome {
+    fn from_ok(ok: bool) -> Outcome {
+        if ok { Outcome::Yes } else { Outcome::No }
+    }
+}
+
+const ABOUT: &str = "Research workbench for ML inference on reconfigurable GPUs (NVIDIA MIG, MPS)";
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 the answer is \"no\" (illegal layout, unplaceable config,
+differences found); 2 unusable input or usage.
+
+Examples:
+  migsched gpus
+  migsched gpus h100-80gb
+  migsched layouts --gpu a100-40gb --maximal
+  migsched check-layout --gpu a100-80gb 3g.40gb,2g.20gb,2x1g.10gb
+  migsched mig-parted check config.yaml
+  migsched catalog diff --gpu h100-80gb --lgip lgip.txt --lgipp lgipp.txt";
+
+/// migsched: plan, simulate, verify and validate ML inference on MIG GPUs.
+#[derive(Debug, Parser)]
+#[command(name = "migsched", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// A catalog file (TOML, the shape of `migsched catalog toml`) whose GPUs are added to the
+    /// built-in ones; an entry with a built-in id replaces it
+    #[arg(long, global = true, env = "MIGSCHED_CATALOG", value_name = "FILE")]
+    catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the GPU catalog, or show one GPU's MIG profiles
+    #[command(
+        after_help = "Examples:\n  migsched gpus\n  migsched gpus h100-80gb --json\n  migsched gpus \"NVIDIA A100-SXM4-40GB\""
+    )]
+    Gpus(gpus::GpusArgs),
+    /// Enumerate the legal MIG layouts of a GPU
+    #[command(after_help = layouts::LAYOUTS_EXAMPLES)]
+    Layouts(layouts::LayoutsArgs),
+    /// Check a layout (text form or profile counts) and explain every violated rule
+    #[command(name = "check-layout", after_help = layouts::CHECK_EXAMPLES)]
+    CheckLayout(layouts::CheckArgs),
+    /// Check or write NVIDIA mig-parted v1 configs, offline
+    #[command(name = "mig-parted", subcommand)]
+    MigParted(mig_parted::MigPartedCommand),
+    /// Compare the catalog with a real GPU, or print it as TOML
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+}
+
+/// State every command may need: the catalog (built-in plus `--catalog`).
+pub struct Env {
+    catalog: Catalog,
+}
+
+impl Env {
+    fn new(global: &GlobalArgs) -> Result<Env> {
+        let builtin = Catalog::builtin().clone();
+        let catalog = match &global.catalog {
+            None => builtin,
+            Some(path) => {
+                let text = read_text(path, "catalog")?;
+                let origin = path.display().to_string();
+                let extra = Catalog::from_toml_str(&text, &origin)?;
+                builtin.extended(extra, &origin)?
+            }
+        };
+        Ok(Env { catalog })
+    }
+
+    /// Resolves a GPU name given with `option` (for the error message).
+    fn gpu(&self, name: &str) -> Result<Arc<GpuType>> {
+        Ok(self.catalog.gpu(name).cloned()?)
+    }
+}
+
+/// `--before-r510`, shared by the layout commands.
+#[derive(Debug, Args, Clone, Copy)]
+struct DriverArgs {
+    /// Apply the rules of drivers before R510 (a 4g and a 3g instance cannot share a GPU)
+    #[arg(long)]
+    before_r510: bool,
+}
+
+impl DriverArgs {
+    fn driver(self) -> Driver {
+        if self.before_r510 {
+            Driver::BeforeR510
+        } else {
+            Driver::R510OrLater
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let env = Env::new(&cli.global).context("loading the GPU catalog")?;
+    let result = match cli.command {
+        Command::Gpus(a) => gpus::run(&env, a),
+        Command::Layouts(a) => layouts::run_layouts(&env, a),
+        Command::CheckLayout(a) => layouts::run_check(&env, a),
+        Command::MigParted(c) => mig_parted::run(&env, c),
+        Command::Catalog(c) => catalog::run(&env, c),
+    };
+    result.map_err(|e| with_profile_hint(&env.catalog, e))
+}
+
+/// A profile unknown on one GPU is often a profile of a sibling (3g.20gb is A100-40GB's, not
+/// A100-80GB's): say which GPUs have it.
+fn with_profile_hint(catalog: &Catalog, e: anyhow::Error) -> anyhow::Error {
+    let unknown = e.chain().find_map(|c| {
+        c.downcast_ref::<UnknownProfile>()
+            .or_else(|| match c.downcast_ref::<SpecError>() {
+                Some(SpecError::UnknownProfile { unknown, .. }) => Some(unknown),
+                _ => None,
+            })
+    });
+    let Some(unknown) = unknown else { return e };
+    let owners: Vec<&str> = catalog
+        .gpus()
+        .iter()
+        .filter(|g| g.profile_by_name(&unknown.name).is_ok())
+        .map(|g| g.id())
+        .collect();
+    if owners.is_empty() {
+        e
+    } else {
+        anyhow::anyhow!(
+            "{e:#} ('{}' is a profile of {})",
+            unknown.name,
+            owners.join(", ")
+        )
+    }
+}

@@ -1,0 +1,226 @@
+//! `migsched mig-parted check|export`.
+
+use super::{expect, tmp, write};
+
+/// Shaped like NVIDIA's published default config; the H100 entry is one seen in the wild
+/// (a GPU operator ConfigMap) that asks for 8 GPCs on a 7-GPC GPU.
+const CONFIG: &str = r#"version: v1
+mig-configs:
+  all-disabled:
+    - devices: all
+      mig-enabled: false
+  all-balanced:
+    # A100-40GB
+    - device-filter: ["0x20B010DE", "0x20B110DE", "0x20F110DE"]
+      devices: all
+      mig-enabled: true
+      mig-devices:
+        "1g.5gb": 2
+        "2g.10gb": 1
+        "3g.20gb": 1
+    # H100-80GB
+    - device-filter: ["0x233010DE"]
+      devices: all
+      mig-enabled: true
+      mig-devices:
+        "1g.10gb": 2
+        "2g.20gb": 1
+        "4g.40gb": 1
+"#;
+
+#[test]
+fn flags_what_mig_parted_would_find_only_at_apply_time() {
+    let d = tmp("mp-check");
+    let f = write(&d, "config.yaml", CONFIG);
+    let r = expect(&["mig-parted", "check", &f], 1);
+    assert!(
+        r.stdout.contains(
+            "ok    all-balanced[0] devices=all on a100-40gb: 2g.10gb@0,1g.5gb@2,1g.5gb@3,3g.20gb@4"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("FAIL  all-balanced[1] devices=all on h100-80gb: cannot be placed")
+    );
+    assert!(r.stdout.contains("need 8 compute slices but the GPU has 7"));
+    assert!(
+        r.stdout
+            .contains("3 entries checked, 1 would fail at apply time")
+    );
+}
+
+#[test]
+fn gpu_option_checks_every_entry_against_one_gpu() {
+    let d = tmp("mp-gpu");
+    let text = "version: v1\nmig-configs:\n  mine:\n    - devices: [0, 1]\n      mig-enabled: true\n      mig-devices:\n        \"3g.40gb\": 2\n";
+    let f = write(&d, "c.yaml", text);
+    let r = expect(&["mig-parted", "check", &f, "--gpu", "h100-80gb"], 0);
+    assert!(
+        r.stdout
+            .contains("ok    mine[0] devices=[0, 1] on h100-80gb: 3g.40gb@0,3g.40gb@4"),
+        "{}",
+        r.stdout
+    );
+    // Without --gpu and without a device-filter the GPU type is unknown: unusable, exit 2.
+    let r = expect(&["mig-parted", "check", &f], 2);
+    assert!(
+        r.stdout
+            .contains("no device-filter, so the GPU type is unknown; pass --gpu"),
+        "{}",
+        r.stdout
+    );
+    // A profile of another GPU: the config would fail at apply time.
+    let r = expect(&["mig-parted", "check", &f, "--gpu", "a100-40gb"], 1);
+    assert!(
+        r.stdout.contains("unknown profile '3g.40gb' for a100-40gb"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn check_json() {
+    let d = tmp("mp-json");
+    let f = write(&d, "config.yaml", CONFIG);
+    let r = expect(&["mig-parted", "check", &f, "--json"], 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries[1]["outcome"]["status"], "placeable");
+    assert_eq!(entries[2]["outcome"]["status"], "unplaceable");
+    assert_eq!(
+        entries[2]["outcome"]["violations"][0]["rule"],
+        "compute-exceeded"
+    );
+}
+
+#[test]
+fn malformed_configs_exit_2_with_the_location() {
+    let d = tmp("mp-bad");
+    let cases = [
+        ("empty.yaml", "", "the file is empty"),
+        ("yaml.yaml", "version: v1\nmig-configs: [\n", "yaml.yaml: "),
+        (
+            "devices.yaml",
+            "version: v1\nmig-configs:\n  a:\n    - devices: some\n      mig-enabled: true\n",
+            "line 4",
+        ),
+        (
+            "field.yaml",
+            "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enable: true\n",
+            "unknown field `mig-enable`",
+        ),
+        (
+            "count.yaml",
+            "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": -1\n",
+            "invalid type: integer `-1`, expected u32",
+        ),
+        (
+            "version.yaml",
+            "version: v9\nmig-configs: {a: []}\n",
+            "version: 'v9' is not supported",
+        ),
+    ];
+    for (name, text, msg) in cases {
+        let f = write(&d, name, text);
+        let r = expect(&["mig-parted", "check", &f, "--gpu", "a100-40gb"], 2);
+        assert!(r.stderr.contains(msg), "{name}: {}", r.stderr);
+    }
+    let r = expect(&["mig-parted", "check", "/no/such.yaml"], 2);
+    assert!(
+        r.stderr
+            .contains("reading mig-parted config '/no/such.yaml'"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn export_writes_a_config_that_checks_clean() {
+    let d = tmp("mp-export");
+    let out = d.join("mig.yaml").display().to_string();
+    expect(
+        &[
+            "mig-parted",
+            "export",
+            "--gpu",
+            "h100-80gb",
+            "--name",
+            "serving",
+            "7g.80gb",
+            "3g.40gb,3g.40gb",
+            "-o",
+            &out,
+        ],
+        0,
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("  serving:\n    # h100-80gb: 7g.80gb@0\n    - device-filter: [\"0x233010DE\"]\n      devices: [0]\n"), "{text}");
+    assert!(text.contains("      devices: [1]\n      mig-enabled: true\n      mig-devices:\n        \"3g.40gb\": 2\n"), "{text}");
+    let r = expect(&["mig-parted", "check", &out], 0);
+    assert!(
+        r.stdout
+            .contains("serving[1] devices=[1] on h100-80gb: 3g.40gb@0,3g.40gb@4")
+    );
+    // To stdout, one layout for all devices.
+    let r = expect(
+        &[
+            "mig-parted",
+            "export",
+            "--gpu",
+            "a100-80gb",
+            "3g.40gb,2g.20gb,2x1g.10gb",
+        ],
+        0,
+    );
+    assert!(r.stdout.contains("      devices: all\n"));
+}
+
+#[test]
+fn export_refuses_illegal_layouts_without_writing() {
+    let d = tmp("mp-export-bad");
+    let out = d.join("mig.yaml");
+    let r = expect(
+        &[
+            "mig-parted",
+            "export",
+            "--gpu",
+            "a100-80gb",
+            "7g.80gb,1g.10gb",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(
+        r.stderr
+            .contains("layout 1 '7g.80gb,1g.10gb' cannot be written: it is not legal"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(&d).unwrap().count(),
+        0,
+        "no temporary file left behind"
+    );
+    let r = expect(
+        &[
+            "mig-parted",
+            "export",
+            "--gpu",
+            "a100-80gb",
+            "--devices",
+            "0,x",
+            "7g.80gb",
+        ],
+        2,
+    );
+    assert!(
+        r.stderr.contains("--devices: 'x' is not a device index"),
+        "{}",
+        r.stderr
+    );
+}
