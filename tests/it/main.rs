@@ -11,8 +11,11 @@ use std::process::Command;
 
 /// What a run of the binary produced.
 pub struct Run {
+    /// Exit code.
     pub code: i32,
+    /// Standard output.
     pub stdout: String,
+    /// Standard error.
     pub stderr: String,
 }
 
@@ -48,6 +51,7 @@ pub fn expect(args: &[&str], code: i32) -> Run {
     run
 }
 
+/// The repository root (where `datasets/` is).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -60,6 +64,7 @@ pub fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// Writes a file into `dir` and returns its path as text.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
