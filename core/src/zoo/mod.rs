@@ -46,6 +46,7 @@ mod mobilenet;
 mod op;
 mod registry;
 mod resnet;
+mod summary;
 mod vgg;
 
 pub use graph::{GraphError, GraphTotals, ModelGraph, Node, NodeId, NodeSpec};
@@ -56,6 +57,7 @@ pub use registry::{
     DEFAULT_SEQ_LEN, MAX_SEQ_LEN, ModelInfo, Reference, ZooError, ZooOptions, build, model_info,
     model_names, models,
 };
+pub use summary::{SummaryRow, summary_rows, summary_table};
 
 #[cfg(test)]
 mod tests {
