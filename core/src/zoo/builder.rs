@@ -86,6 +86,11 @@ impl GraphBuilder {
         }
     }
 
+    /// Channels of an appended feature map (0 when it is not one).
+    pub fn channels(&self, id: NodeId) -> u32 {
+        self.chw(id).0
+    }
+
     pub fn input(&mut self, name: &str, dims: &[u32], dtype: DType) -> Result<NodeId, GraphError> {
         let op = Op::Input {
             shape: Shape::new(dims),

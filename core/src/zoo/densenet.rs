@@ -80,7 +80,7 @@ pub(crate) fn densenet(name: &str, blocks: [u32; 4]) -> Result<ModelGraph, Graph
         x = dense_block(&mut b, &format!("features.denseblock{block}"), x, layers)?;
         if block < blocks.len() {
             let prefix = format!("features.transition{block}");
-            let channels = b.shape(x).dims().first().copied().unwrap_or(0);
+            let channels = b.channels(x);
             let t = b.batch_norm(&format!("{prefix}.norm"), x)?;
             let t = b.unary(&format!("{prefix}.relu"), Op::Relu, t)?;
             let t = b.conv(

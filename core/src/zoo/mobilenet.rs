@@ -49,7 +49,7 @@ fn inverted_residual(
     out: u32,
     stride: u32,
 ) -> Result<NodeId, GraphError> {
-    let in_channels = b.shape(x).dims().first().copied().unwrap_or(0);
+    let in_channels = b.channels(x);
     let hidden = in_channels * expansion;
     let mut y = x;
     let mut step = 0;

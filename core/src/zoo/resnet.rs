@@ -44,7 +44,7 @@ fn bottleneck(
     let y = conv_bn(b, prefix, 2, y, width, Window::square(3, stride, 1))?;
     let y = b.unary(&format!("{prefix}.relu2"), Op::Relu, y)?;
     let y = conv_bn(b, prefix, 3, y, out, Window::square(1, 1, 0))?;
-    let in_channels = b.shape(x).dims().first().copied().unwrap_or(0);
+    let in_channels = b.channels(x);
     let shortcut = if stride != 1 || in_channels != out {
         let conv = b.conv(
             &format!("{prefix}.downsample.0"),
