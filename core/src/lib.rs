@@ -1,7 +1,8 @@
 //! migsched-core: the shared vocabulary of migsched.
 //!
-//! The GPU/MIG catalog and layout rules, and the plain data types that every other crate
-//! exchanges. No IO beyond parsing and printing text, no clock, no RNG, no solver, no GPU.
+//! The GPU/MIG catalog and layout rules, the model zoo, and the plain data types that every
+//! other crate exchanges. No IO beyond parsing and printing text, no clock, no RNG, no
+//! solver, no GPU.
 
 pub mod catalog;
 pub mod enumerate;
@@ -9,6 +10,7 @@ pub mod layout;
 pub mod mig_parted;
 pub mod nvidia_smi;
 pub mod placement;
+pub mod zoo;
 
 pub use catalog::{
     Catalog, CatalogError, GpuType, Profile, ProfileIndex, UnknownGpu, UnknownProfile,
