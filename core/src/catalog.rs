@@ -37,7 +37,20 @@ pub struct GpuType {
     memory_gib: f64,
     source: String,
     unconfirmed: Vec<String>,
+    datasheet: Option<Datasheet>,
     profiles: Vec<Profile>,
+}
+
+/// Peak figures of the whole GPU from the vendor's datasheet, for the analytic latency model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Datasheet {
+    /// Dense FP16 tensor-core throughput of the whole GPU, TFLOP/s (without sparsity).
+    pub fp16_tensor_tflops: f64,
+    /// Memory bandwidth of the whole GPU, GB/s (10^9 bytes per second).
+    pub memory_bandwidth_gbs: f64,
+    /// The datasheet these come from.
+    pub source: String,
 }
 
 /// A GPU-instance profile of one GPU type, as `nvidia-smi mig -lgip` / `-lgipp` describe it.
@@ -138,6 +151,8 @@ struct RawGpu {
     source: String,
     #[serde(default)]
     unconfirmed: Vec<String>,
+    #[serde(default)]
+    datasheet: Option<Datasheet>,
     #[serde(default)]
     profile: Vec<RawProfile>,
 }
@@ -304,6 +319,16 @@ impl GpuType {
                 format!("{} is not positive", raw.memory_gib),
             ));
         }
+        if let Some(d) = &raw.datasheet {
+            for (field, v) in [
+                ("datasheet.fp16_tensor_tflops", d.fp16_tensor_tflops),
+                ("datasheet.memory_bandwidth_gbs", d.memory_bandwidth_gbs),
+            ] {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(invalid(None, field, format!("{v} is not positive")));
+                }
+            }
+        }
         let mut pci_device_ids = Vec::new();
         for text in &raw.pci_device_ids {
             let id = parse_pci_device_id(text).ok_or_else(|| {
@@ -428,6 +453,7 @@ impl GpuType {
             memory_gib: raw.memory_gib,
             source: raw.source,
             unconfirmed: raw.unconfirmed,
+            datasheet: raw.datasheet,
             profiles,
         })
     }
@@ -479,6 +505,10 @@ impl GpuType {
     /// Figures not yet confirmed on real hardware.
     pub fn unconfirmed(&self) -> &[String] {
         &self.unconfirmed
+    }
+    /// Peak compute and bandwidth from the vendor datasheet, when the catalog has them.
+    pub fn datasheet(&self) -> Option<&Datasheet> {
+        self.datasheet.as_ref()
     }
     /// The GI profiles, in catalog order.
     pub fn profiles(&self) -> &[Profile] {

@@ -10,10 +10,11 @@ pub mod layout;
 pub mod mig_parted;
 pub mod nvidia_smi;
 pub mod placement;
+pub mod profile_table;
 pub mod zoo;
 
 pub use catalog::{
-    Catalog, CatalogError, GpuType, Profile, ProfileIndex, UnknownGpu, UnknownProfile,
+    Catalog, CatalogError, Datasheet, GpuType, Profile, ProfileIndex, UnknownGpu, UnknownProfile,
 };
 pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
 pub use layout::{
@@ -21,3 +22,4 @@ pub use layout::{
     Violation, count_violations, validate,
 };
 pub use placement::place;
+pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
