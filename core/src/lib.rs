@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod enumerate;
+pub mod instance;
 pub mod layout;
 pub mod mig_parted;
 pub mod nvidia_smi;
@@ -17,6 +18,9 @@ pub use catalog::{
     Catalog, CatalogError, Datasheet, GpuType, Profile, ProfileIndex, UnknownGpu, UnknownProfile,
 };
 pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
+pub use instance::{
+    GpuPool, Instance, InstanceError, ModelDemand, ProfileSource, Serving, SloRule,
+};
 pub use layout::{
     Driver, IllegalLayout, Layout, LayoutError, LayoutSpec, Placement, ProfileCounts, SpecError,
     Violation, count_violations, validate,

@@ -4,6 +4,8 @@ mod catalog;
 mod gpus;
 mod layouts;
 mod mig_parted;
+mod models;
+mod profile;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,6 +82,14 @@ enum Command {
     /// Compare the catalog with a real GPU, or print it as TOML
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Profile tables: show (with knees), generate, calibrate, import
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// The model zoo: list models, show a layer graph, export graphs as JSON
+    #[command(
+        after_help = "Examples:\n  migsched models\n  migsched models show resnet50\n  migsched models export --out datasets/models"
+    )]
+    Models(models::ModelsArgs),
 }
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
@@ -135,6 +145,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::CheckLayout(a) => layouts::run_check(&env, a),
         Command::MigParted(c) => mig_parted::run(&env, c),
         Command::Catalog(c) => catalog::run(&env, c),
+        Command::Models(a) => models::run(a),
+        Command::Profile(c) => profile::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }
