@@ -11,6 +11,7 @@ pub mod layout;
 pub mod mig_parted;
 pub mod nvidia_smi;
 pub mod placement;
+pub mod plan;
 pub mod profile_table;
 pub mod zoo;
 
@@ -26,4 +27,5 @@ pub use layout::{
     Violation, count_violations, validate,
 };
 pub use placement::place;
+pub use plan::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
