@@ -3,11 +3,12 @@
 //! Each format has its own module. Importers take text (and the names the caller read it
 //! under) and return plain values: [`RawRow`](crate::profile_table::RawRow)s to be validated
 //! by [`ProfileTable::from_raw`](crate::profile_table::ProfileTable::from_raw), or
-//! scenarios. Reading files and directories is the caller's job (core does no file IO).
+//! [`Scenario`]s. Reading files and directories is the caller's job (core does no file IO).
 //!
 //! | module | format |
 //! |---|---|
 //! | [`parvagpu`] | ParvaGPU's measured tables, `prof_data/<model>.csv` |
+//! | [`parvagpu_slo`] | ParvaGPU's SLO scenarios, `SLO/SLO_latency.csv` + `SLO/SLO_req_rate.csv` |
 //!
 //! Every error is an [`ImportError`] naming the file, the line and, where there is one, the
 //! column (by number and by name).
@@ -17,8 +18,10 @@ use std::fmt;
 use thiserror::Error;
 
 pub mod parvagpu;
+pub mod parvagpu_slo;
 
 pub use parvagpu::{parse_profile_file, parse_profiles};
+pub use parvagpu_slo::{Demand, Scenario, parse_scenarios};
 
 /// An input an importer cannot use. Displays as `file:line: column N (name): message`,
 /// leaving out the parts that do not apply.
