@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`parvagpu`] | ParvaGPU's measured tables, `prof_data/<model>.csv` |
 //! | [`parvagpu_slo`] | ParvaGPU's SLO scenarios, `SLO/SLO_latency.csv` + `SLO/SLO_req_rate.csv` |
+//! | [`perf_analyzer`] | Triton `perf_analyzer -f` CSV output, one row per file |
 //!
 //! Every error is an [`ImportError`] naming the file, the line and, where there is one, the
 //! column (by number and by name).
@@ -19,9 +20,11 @@ use thiserror::Error;
 
 pub mod parvagpu;
 pub mod parvagpu_slo;
+pub mod perf_analyzer;
 
 pub use parvagpu::{parse_profile_file, parse_profiles};
 pub use parvagpu_slo::{Demand, Scenario, parse_scenarios};
+pub use perf_analyzer::{LatencyStat, PerfAnalyzerOptions, UnknownLatencyStat, parse_row};
 
 /// An input an importer cannot use. Displays as `file:line: column N (name): message`,
 /// leaving out the parts that do not apply.
