@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod enumerate;
+pub mod import;
 pub mod instance;
 pub mod layout;
 pub mod mig_parted;
