@@ -75,15 +75,20 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Writes a file completely or not at all: a temporary file beside it, then a rename.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+/// The temporary file beside `path` that an atomic write goes through.
+pub fn temp_path(path: &Path) -> Result<std::path::PathBuf> {
     let name = path
         .file_name()
         .with_context(|| format!("'{}' is not a file path", path.display()))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(".migsched-tmp");
-    let tmp = path.with_file_name(tmp_name);
+    Ok(path.with_file_name(tmp_name))
+}
+
+/// Writes a file completely or not at all: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let tmp = temp_path(path)?;
     std::fs::write(&tmp, contents).with_context(|| format!("writing '{}'", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| {
         let _ = std::fs::remove_file(&tmp);

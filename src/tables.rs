@@ -59,7 +59,7 @@ mod parquet {
 
     use anyhow::{Context, Result, anyhow};
     use migsched_core::{Catalog, ProfileTable, RawRow, TableError};
-    use polars::prelude::*;
+    use polars::prelude::{Column, DataFrame, DataType, ParquetReader, ParquetWriter, SerReader};
 
     pub fn write(path: &Path, table: &ProfileTable) -> Result<()> {
         let rows = table.rows();
@@ -93,7 +93,8 @@ mod parquet {
             ),
             Column::new("source".into(), text(|r| &r.source)),
         ];
-        let mut df = DataFrame::new_infer_height(columns).context("building the Parquet table")?;
+        let mut df = DataFrame::new_infer_height(columns)
+            .map_err(|e| anyhow!("building the Parquet table: {e}"))?;
         let tmp = crate::output::temp_path(path)?;
         let result = (|| -> Result<()> {
             let file =

@@ -1,0 +1,133 @@
+//! migsched-solver: planners for serving models on MIG GPUs. Pure functions of (problem,
+//! options): the HiGHS integer programs (through good_lp), the PARIS, homogeneous and greedy
+//! heuristics, and a brute-force oracle for tiny instances, all returning the same
+//! [`Solution`] with an explicit status and a plan.
+
+mod brute;
+mod heuristics;
+mod ilp;
+mod options;
+mod pack;
+mod problem;
+mod solution;
+
+pub use options::SolveOptions;
+pub use problem::{ClassOption, Pool, Problem, ProblemError, ServingOption, interpolate_latency};
+pub use solution::{Method, Objective, Solution, Status, objective_value, served_load};
+
+/// Most GPUs brute force accepts (all pools together).
+pub const BRUTE_MAX_GPUS: u32 = brute::MAX_GPUS;
+/// Most models brute force accepts.
+pub const BRUTE_MAX_MODELS: usize = brute::MAX_MODELS;
+
+/// Whether a method answers an objective (PARIS needs the routing setting; brute force does
+/// not handle it; the other heuristics answer every non-PARIS objective).
+pub fn applicable(method: Method, objective: Objective) -> bool {
+    match method {
+        Method::Ilp => true,
+        Method::Paris => objective == Objective::Paris,
+        Method::Homogeneous | Method::Greedy => matches!(
+            objective,
+            Objective::MinGpus | Objective::MinCost | Objective::MaxLoad
+        ),
+        Method::Brute => objective != Objective::Paris,
+    }
+}
+
+/// Solves `problem` for `objective` with `method`. The solution's `solve_seconds` is the
+/// wall-clock time taken, the only part of the result that varies between runs.
+pub fn solve(
+    problem: &Problem,
+    method: Method,
+    objective: Objective,
+    options: &SolveOptions,
+) -> Solution {
+    let start = std::time::Instant::now();
+    let driver = problem.driver;
+    let mut s = if !applicable(method, objective) {
+        Solution::infeasible(
+            method,
+            objective,
+            format!("method {method} does not answer objective {objective}"),
+        )
+    } else {
+        match (method, objective) {
+            (Method::Ilp, _) => ilp::solve(problem, objective, options),
+            (Method::Brute, _) => brute::solve(problem, objective),
+            (Method::Homogeneous | Method::Greedy, Objective::MaxLoad) => {
+                max_load_by_bisection(problem, method, options)
+            }
+            (Method::Homogeneous, _) => {
+                heuristics::homogeneous(problem, objective, options, driver)
+            }
+            (Method::Greedy, _) => heuristics::greedy(problem, objective, driver),
+            (Method::Paris, _) => heuristics::paris(problem, objective, options, driver),
+        }
+    };
+    s.solve_seconds = start.elapsed().as_secs_f64();
+    s
+}
+
+/// Max-load for a min-GPU heuristic: the largest λ (by bisection, to 1e-4) at which the
+/// heuristic's plan for λ·rates fits the available GPUs.
+fn max_load_by_bisection(problem: &Problem, method: Method, options: &SolveOptions) -> Solution {
+    let at = |lambda: f64| {
+        let mut scaled = problem.clone();
+        for m in &mut scaled.models {
+            m.rate_rps *= lambda;
+        }
+        match method {
+            Method::Homogeneous => {
+                heuristics::homogeneous(&scaled, Objective::MinGpus, options, problem.driver)
+            }
+            _ => heuristics::greedy(&scaled, Objective::MinGpus, problem.driver),
+        }
+    };
+    let fits = |s: &Solution| s.plan.is_some();
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    let mut best: Option<(f64, Solution)> = None;
+    loop {
+        let s = at(hi);
+        if !fits(&s) {
+            break;
+        }
+        best = Some((hi, s));
+        lo = hi;
+        hi *= 2.0;
+        if hi > 1e9 {
+            return Solution::infeasible(
+                method,
+                Objective::MaxLoad,
+                "the load is unbounded: no model needs any GPU".into(),
+            );
+        }
+    }
+    for _ in 0..40 {
+        if (hi - lo) <= 1e-4 * hi {
+            break;
+        }
+        let mid = 0.5 * (lo + hi);
+        let s = at(mid);
+        if fits(&s) {
+            best = Some((mid, s));
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    match best {
+        None => Solution::infeasible(
+            method,
+            Objective::MaxLoad,
+            "the heuristic finds no plan within the available GPUs at any load".into(),
+        ),
+        Some((lambda, s)) => {
+            let mut plan = s.plan.expect("a fitting solution has a plan");
+            plan.objective = Objective::MaxLoad.name().to_string();
+            for (svc, m) in plan.models.iter_mut().zip(&problem.models) {
+                svc.rate_rps = m.rate_rps;
+            }
+            Solution::heuristic(problem, method, Objective::MaxLoad, plan, Some(lambda))
+        }
+    }
+}
