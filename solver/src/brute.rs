@@ -84,7 +84,12 @@ pub fn solve(problem: &Problem, objective: Objective) -> Solution {
         Objective::MinGpus | Objective::MinCost => {
             combos.sort_by(|a, b| cost(a).total_cmp(&cost(b)));
             for c in &combos {
-                if let Some(assign) = feasible(problem, &groups(problem, c), 1.0) {
+                let gs = groups(problem, c);
+                // Cheap necessary condition first: enough capacity for every model alone.
+                if max_ratio(problem, &gs) < 1.0 - 1e-12 {
+                    continue;
+                }
+                if let Some(assign) = feasible(problem, &gs, 1.0) {
                     let plan = build_plan(problem, method, objective, gpus_of(problem, c, &assign));
                     let mut s = Solution::heuristic(problem, method, objective, plan, None);
                     s.status = crate::solution::Status::Optimal;
@@ -110,10 +115,26 @@ pub fn solve(problem: &Problem, objective: Objective) -> Solution {
                         .all(|(ms, p)| ms.len() == p.count as usize)
                 })
                 .collect();
+            // Visit combinations by their capacity bound, best first; once no bound beats the
+            // best load found, no combination can.
+            let mut bounded: Vec<(f64, &Combo, Vec<Group>)> = full
+                .into_iter()
+                .map(|c| {
+                    let gs = groups(problem, c);
+                    (max_ratio(problem, &gs), c, gs)
+                })
+                .collect();
+            bounded.sort_by(|a, b| b.0.total_cmp(&a.0));
             let mut best: Option<(f64, &Combo, Assignment)> = None;
-            for c in full {
-                let gs = groups(problem, c);
-                let (mut lo, mut hi) = (0.0f64, max_ratio(problem, &gs));
+            for (ub, c, gs) in bounded {
+                let floor = best.as_ref().map_or(0.0, |b| b.0);
+                if ub <= floor * (1.0 + 1e-12) {
+                    break;
+                }
+                if floor > 0.0 && feasible(problem, &gs, floor * (1.0 + 1e-9)).is_none() {
+                    continue;
+                }
+                let (mut lo, mut hi) = (floor, ub);
                 if feasible(problem, &gs, hi).is_some() {
                     lo = hi;
                 }
@@ -128,7 +149,7 @@ pub fn solve(problem: &Problem, objective: Objective) -> Solution {
                         hi = mid
                     }
                 }
-                if lo > 0.0 && best.as_ref().is_none_or(|(b, _, _)| lo > *b) {
+                if lo > floor {
                     let assign = feasible(problem, &gs, lo).unwrap_or_default();
                     best = Some((lo, c, assign));
                 }
