@@ -1,6 +1,7 @@
 //! An analytic latency, throughput and memory model of serving a zoo model on a MIG instance,
-//! per node ([`node_latencies`]) and per model ([`estimate`]). Its free parameters are
-//! [`AnalyticParams`]; its hardware figures come from the catalog's datasheet entries.
+//! per node ([`node_latencies`]) and per model ([`estimate`]), and whole profile tables over
+//! every profile of a GPU ([`generate_table`]). Its free parameters are [`AnalyticParams`]; its
+//! hardware figures come from the catalog's datasheet entries.
 //!
 //! ```
 //! use migsched_core::analytic::{AnalyticParams, estimate};
@@ -20,13 +21,17 @@
 //! ```
 
 mod error;
+#[cfg(test)]
+mod laws;
 mod model;
 mod node;
 mod params;
 mod share;
+mod table;
 
 pub use error::AnalyticError;
 pub use model::{ModelEstimate, estimate, node_latencies};
 pub use node::{NodeKind, NodeLatency};
 pub use params::AnalyticParams;
 pub use share::ProcessShare;
+pub use table::{ANALYTIC_SOURCE, generate_table};
