@@ -4,6 +4,7 @@
 //! other crate exchanges. No IO beyond parsing and printing text, no clock, no RNG, no
 //! solver, no GPU.
 
+pub mod analytic;
 pub mod catalog;
 pub mod enumerate;
 pub mod import;
