@@ -5,6 +5,7 @@
 
 mod cmd;
 mod output;
+mod profiles;
 mod tables;
 
 use std::process::ExitCode;

@@ -2,10 +2,12 @@
 
 mod catalog;
 mod gpus;
+mod instance;
 mod layouts;
 mod mig_parted;
 mod models;
 mod profile;
+mod solve;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,6 +84,15 @@ enum Command {
     /// Compare the catalog with a real GPU, or print it as TOML
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Plan an instance: fewest GPUs, cheapest, most load, or the PARIS setting
+    #[command(after_help = solve::SOLVE_HELP)]
+    Solve(solve::SolveArgs),
+    /// Run every applicable method on an instance and compare them with the ILP's bound
+    #[command(after_help = solve::COMPARE_HELP)]
+    Compare(solve::CompareArgs),
+    /// Instance files: import other tools' scenarios
+    #[command(subcommand)]
+    Instance(instance::InstanceCommand),
     /// Profile tables: show (with knees), generate, calibrate, import
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
@@ -94,7 +105,8 @@ enum Command {
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
 pub struct Env {
-    catalog: Catalog,
+    /// The catalog in effect.
+    pub catalog: Catalog,
 }
 
 impl Env {
@@ -113,7 +125,7 @@ impl Env {
     }
 
     /// Resolves a GPU name given with `option` (for the error message).
-    fn gpu(&self, name: &str) -> Result<Arc<GpuType>> {
+    pub fn gpu(&self, name: &str) -> Result<Arc<GpuType>> {
         Ok(self.catalog.gpu(name).cloned()?)
     }
 }
@@ -147,6 +159,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Catalog(c) => catalog::run(&env, c),
         Command::Models(a) => models::run(a),
         Command::Profile(c) => profile::run(&env, c),
+        Command::Solve(a) => solve::run_solve(&env, a),
+        Command::Compare(a) => solve::run_compare(&env, a),
+        Command::Instance(c) => instance::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

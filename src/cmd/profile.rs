@@ -3,20 +3,164 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use migsched_core::{ProfileRow, knee_batch};
+use migsched_core::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
+use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
+use migsched_core::zoo::ZooOptions;
+use migsched_core::{ProfileRow, ProfileTable, knee_batch};
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json};
-use crate::tables::read_profile_tables;
+use crate::output::{Table, print_json, read_text, write_atomic};
+use crate::profiles::analytic_table;
+use crate::tables::{read_profile_tables, write_profile_table};
 
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Print a profile table: per (GPU, model, profile, processes) its batches and knee
     #[command(after_help = SHOW_HELP)]
     Show(ShowArgs),
+    /// Write analytic profile tables for a GPU (every profile, zoo models)
+    #[command(after_help = GENERATE_HELP)]
+    Generate(GenerateArgs),
+    /// Fit the analytic model's free parameters to measured tables and report its error
+    #[command(after_help = CALIBRATE_HELP)]
+    Calibrate(CalibrateArgs),
+    /// Import measured tables from other tools
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+const GENERATE_HELP: &str = "\
+Rows that do not fit the profile's memory are left out (a missing row means infeasible).
+With -o FILE, a provenance record FILE.provenance.toml is written beside it.
+
+Examples:
+  migsched profile generate --gpu a100-80gb -o a100-80gb.csv
+  migsched profile generate --gpu h100-80gb --models resnet50,bert-base --batches 1,8,64 --max-procs 1
+  migsched profile generate --gpu a100-80gb --params fitted.toml -o table.parquet";
+
+const CALIBRATE_HELP: &str = "\
+Fits compute efficiency, bandwidth efficiency and per-kernel overhead by least squares on log
+latency (Nelder-Mead, deterministic) to the rows of --gpu whose models are in the zoo, and
+prints the error before (start parameters) and after, per model and profile. Errors are
+fractions in --json (mape_before, mape_after, max_error_after, per_model).
+
+Examples:
+  migsched profile import parvagpu ../shared/datasets/parvagpu-a100-80gb --gpu a100-80gb -o parva.csv
+  migsched profile calibrate --measured parva.csv --gpu a100-80gb -o fitted.toml
+  migsched profile calibrate --measured parva.csv --gpu a100-80gb --unfused --json";
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// ParvaGPU's measured tables (prof_data/<model>.csv)
+    #[command(
+        after_help = "Example:\n  migsched profile import parvagpu ../shared/datasets/parvagpu-a100-80gb --gpu a100-80gb -o parva.csv"
+    )]
+    Parvagpu(ImportParvaArgs),
+    /// One row from Triton perf_analyzer's CSV output (-f)
+    #[command(
+        name = "perf-analyzer",
+        after_help = "Example:\n  migsched profile import perf-analyzer pa.csv --gpu a100-80gb --profile 3g.40gb --model resnet50 --batch 8 -o t.csv --append"
+    )]
+    PerfAnalyzer(ImportPerfArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// GPU id or name
+    #[arg(long)]
+    gpu: String,
+    /// Zoo models (comma-separated); all when omitted
+    #[arg(long, value_delimiter = ',', value_name = "M,...")]
+    models: Vec<String>,
+    /// Batch sizes (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "B,...", default_values_t = crate::profiles::DEFAULT_BATCHES.to_vec())]
+    batches: Vec<u32>,
+    /// Most MPS processes per instance
+    #[arg(long, default_value_t = crate::profiles::DEFAULT_MAX_PROCS)]
+    max_procs: u32,
+    /// Analytic parameters (TOML, e.g. from `profile calibrate -o`); defaults otherwise
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// BERT sequence length
+    #[arg(long, default_value_t = migsched_core::zoo::DEFAULT_SEQ_LEN)]
+    seq_len: u32,
+    /// Output table (.csv or .parquet); CSV on stdout when omitted
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Measured profile tables (.csv or .parquet)
+    #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
+    measured: Vec<PathBuf>,
+    /// The GPU whose rows are fitted
+    #[arg(long)]
+    gpu: String,
+    /// Start parameters (TOML); the analytic defaults otherwise
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// Start without epilogue fusion (eager frameworks such as PyTorch run BN and ReLU as
+    /// kernels of their own)
+    #[arg(long)]
+    unfused: bool,
+    /// Most objective evaluations of the optimizer
+    #[arg(long, default_value_t = 600)]
+    max_evaluations: u32,
+    /// Write the fitted parameters (TOML) here, with a note of what they were fitted on
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportParvaArgs {
+    /// ParvaGPU data directory (holding prof_data/), or the prof_data directory itself
+    dir: PathBuf,
+    /// The GPU the tables were measured on
+    #[arg(long)]
+    gpu: String,
+    /// Output table (.csv or .parquet)
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportPerfArgs {
+    /// perf_analyzer CSV (`perf_analyzer ... -f FILE`)
+    file: PathBuf,
+    /// GPU id or name
+    #[arg(long)]
+    gpu: String,
+    /// MIG profile the server ran in
+    #[arg(long)]
+    profile: String,
+    /// Model name
+    #[arg(long)]
+    model: String,
+    /// Batch size of each request
+    #[arg(long)]
+    batch: u32,
+    /// Model instances (processes) serving in the MIG instance
+    #[arg(long, default_value_t = 1)]
+    procs: u32,
+    /// Which concurrency row to use; the lowest when omitted
+    #[arg(long)]
+    concurrency: Option<u32>,
+    /// Latency statistic: avg, p50, p90, p95 or p99
+    #[arg(long, default_value = "avg")]
+    latency: String,
+    /// Output table (.csv or .parquet)
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Merge into the output table if it exists (the new row replaces one with its key)
+    #[arg(long)]
+    append: bool,
 }
 
 const SHOW_HELP: &str = "\
@@ -88,7 +232,354 @@ struct ShowJson<'a> {
 pub fn run(env: &Env, command: ProfileCommand) -> Result<Outcome> {
     match command {
         ProfileCommand::Show(a) => show(env, a),
+        ProfileCommand::Generate(a) => generate(env, a),
+        ProfileCommand::Calibrate(a) => calibrate(env, a),
+        ProfileCommand::Import(ImportCommand::Parvagpu(a)) => import_parvagpu(env, a),
+        ProfileCommand::Import(ImportCommand::PerfAnalyzer(a)) => import_perf(env, a),
     }
+}
+
+/// Reads analytic parameters from TOML, naming the file in errors.
+pub fn read_params(path: &std::path::Path) -> Result<AnalyticParams> {
+    let text = read_text(path, "analytic parameters")?;
+    let params: AnalyticParams = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    params
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(params)
+}
+
+fn generate(env: &Env, args: GenerateArgs) -> Result<Outcome> {
+    let gpu = env.gpu(&args.gpu)?;
+    let params = match &args.params {
+        Some(p) => read_params(p)?,
+        None => AnalyticParams::default(),
+    };
+    let models: Vec<String> = if args.models.is_empty() {
+        migsched_core::zoo::model_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        args.models
+            .iter()
+            .map(|m| m.trim().to_ascii_lowercase())
+            .collect()
+    };
+    if args.batches.is_empty() || args.batches.contains(&0) {
+        anyhow::bail!("--batches: batch sizes must be at least 1");
+    }
+    if args.max_procs == 0 || args.max_procs > 48 {
+        anyhow::bail!("--max-procs: {} is outside 1..=48", args.max_procs);
+    }
+    let zoo = ZooOptions {
+        seq_len: args.seq_len,
+    };
+    let table = analytic_table(
+        &env.catalog,
+        gpu.id(),
+        &models,
+        &args.batches,
+        args.max_procs,
+        &params,
+        &zoo,
+    )?;
+    match &args.output {
+        None => print!("{}", table.to_csv()),
+        Some(path) => {
+            write_profile_table(path, &table)?;
+            let record = Provenance {
+                generated_by: format!("migsched {}", env!("CARGO_PKG_VERSION")),
+                command: format!(
+                    "migsched profile generate --gpu {} --models {} --batches {} --max-procs {}{}",
+                    gpu.id(),
+                    models.join(","),
+                    args.batches
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    args.max_procs,
+                    args.params
+                        .as_ref()
+                        .map(|p| format!(" --params {}", p.display()))
+                        .unwrap_or_default()
+                ),
+                gpu: gpu.id().to_string(),
+                datasheet: gpu
+                    .datasheet()
+                    .map(|d| d.source.clone())
+                    .unwrap_or_default(),
+                rows: table.rows().len(),
+                params,
+            };
+            let mut prov = String::from("# Provenance of a migsched analytic profile table.\n");
+            prov.push_str(
+                &toml::to_string(&record)
+                    .map_err(|e| anyhow::anyhow!("encoding provenance: {e}"))?,
+            );
+            let prov_path = PathBuf::from(format!("{}.provenance.toml", path.display()));
+            write_atomic(&prov_path, &prov)?;
+            eprintln!(
+                "wrote {} ({} rows) and {}",
+                path.display(),
+                table.rows().len(),
+                prov_path.display()
+            );
+        }
+    }
+    Ok(Outcome::Yes)
+}
+
+#[derive(Serialize)]
+struct Provenance {
+    generated_by: String,
+    command: String,
+    gpu: String,
+    datasheet: String,
+    rows: usize,
+    params: AnalyticParams,
+}
+
+#[derive(Serialize)]
+struct CalibrateJson<'a> {
+    gpu: &'a str,
+    mape_before: f64,
+    mape_after: f64,
+    max_error_before: f64,
+    max_error_after: f64,
+    per_model: Vec<PerModelJson<'a>>,
+    report: &'a CalibrationReport,
+}
+
+#[derive(Serialize)]
+struct PerModelJson<'a> {
+    model: &'a str,
+    rows: usize,
+    mape_before: f64,
+    mape_after: f64,
+    max_error_after: f64,
+}
+
+fn calibrate(env: &Env, args: CalibrateArgs) -> Result<Outcome> {
+    let gpu = env.gpu(&args.gpu)?;
+    let table = read_profile_tables(&env.catalog, &args.measured)?;
+    let rows: Vec<ProfileRow> = table
+        .select(Some(gpu.id()), None, None, None)
+        .cloned()
+        .collect();
+    if rows.is_empty() {
+        anyhow::bail!(
+            "the measured tables have no rows for {}; they hold {}",
+            gpu.id(),
+            table.gpus().join(", ")
+        );
+    }
+    let mut start = match &args.params {
+        Some(p) => read_params(p)?,
+        None => AnalyticParams::default(),
+    };
+    if args.unfused {
+        start.fuse_epilogues = false;
+    }
+    let options = CalibrationOptions {
+        start,
+        max_evaluations: args.max_evaluations,
+        ..CalibrationOptions::default()
+    };
+    let report = migsched_core::analytic::calibrate(&env.catalog, &rows, &options)?;
+    let per_model: Vec<PerModelJson> = report
+        .after
+        .per_model
+        .iter()
+        .map(|a| {
+            let b = report.before.per_model.iter().find(|b| b.model == a.model);
+            PerModelJson {
+                model: &a.model,
+                rows: a.rows,
+                mape_before: b.map_or(f64::NAN, |b| b.mape),
+                mape_after: a.mape,
+                max_error_after: a.max_ape,
+            }
+        })
+        .collect();
+    if let Some(path) = &args.output {
+        let files: Vec<String> = args
+            .measured
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut text = format!(
+            "# Analytic parameters fitted by `migsched profile calibrate` ({})\n# on {} rows of {} from {}\n# MAPE {:.3} before, {:.3} after; worst row {:.3} after\n",
+            env!("CARGO_PKG_VERSION"),
+            report.rows_used,
+            gpu.id(),
+            files.join(", "),
+            report.before.mape,
+            report.after.mape,
+            report.after.max_ape
+        );
+        text.push_str(
+            &toml::to_string(&report.params)
+                .map_err(|e| anyhow::anyhow!("encoding parameters: {e}"))?,
+        );
+        write_atomic(path, &text)?;
+    }
+    if args.json {
+        print_json(&CalibrateJson {
+            gpu: gpu.id(),
+            mape_before: report.before.mape,
+            mape_after: report.after.mape,
+            max_error_before: report.before.max_ape,
+            max_error_after: report.after.max_ape,
+            per_model,
+            report: &report,
+        })?;
+        return Ok(Outcome::Yes);
+    }
+    println!(
+        "calibrated on {} of {} rows of {gpu} ({} evaluations)",
+        report.rows_used, report.rows_given, report.evaluations
+    );
+    for s in &report.skipped {
+        println!(
+            "  skipped {} rows: {:?} (e.g. {}/{}/{})",
+            s.rows, s.reason, s.first.gpu, s.first.profile, s.first.model
+        );
+    }
+    let p = &report.params;
+    println!(
+        "fitted: compute_efficiency {:.3}, bandwidth_efficiency {:.3}, kernel_overhead_us {:.2} (fused epilogues: {})",
+        p.compute_efficiency, p.bandwidth_efficiency, p.kernel_overhead_us, p.fuse_epilogues
+    );
+    println!();
+    let mut t = Table::new(&[
+        "model",
+        ">rows",
+        ">MAPE before",
+        ">MAPE after",
+        ">worst after",
+    ]);
+    for m in &per_model {
+        t.row(vec![
+            m.model.to_string(),
+            m.rows.to_string(),
+            format!("{:.1}%", 100.0 * m.mape_before),
+            format!("{:.1}%", 100.0 * m.mape_after),
+            format!("{:.1}%", 100.0 * m.max_error_after),
+        ]);
+    }
+    t.row(vec![
+        "all".into(),
+        report.rows_used.to_string(),
+        format!("{:.1}%", 100.0 * report.before.mape),
+        format!("{:.1}%", 100.0 * report.after.mape),
+        format!("{:.1}%", 100.0 * report.after.max_ape),
+    ]);
+    print!("{}", t.render());
+    println!();
+    let mut t = Table::new(&["model", "profile", ">rows", ">MAPE before", ">MAPE after"]);
+    for a in &report.after.per_model_profile {
+        let b = report
+            .before
+            .per_model_profile
+            .iter()
+            .find(|b| b.model == a.model && b.profile == a.profile);
+        t.row(vec![
+            a.model.clone(),
+            a.profile.clone(),
+            a.rows.to_string(),
+            b.map_or("-".into(), |b| format!("{:.1}%", 100.0 * b.mape)),
+            format!("{:.1}%", 100.0 * a.mape),
+        ]);
+    }
+    print!("{}", t.render());
+    if let Some(path) = &args.output {
+        println!("\nwrote the fitted parameters to {}", path.display());
+    }
+    Ok(Outcome::Yes)
+}
+
+fn import_parvagpu(env: &Env, args: ImportParvaArgs) -> Result<Outcome> {
+    let gpu = env.gpu(&args.gpu)?;
+    let dir = if args.dir.join("prof_data").is_dir() {
+        args.dir.join("prof_data")
+    } else {
+        args.dir.clone()
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading ParvaGPU directory '{}'", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("csv"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!(
+            "'{}' holds no <model>.csv profile files (expected ParvaGPU's prof_data/)",
+            dir.display()
+        );
+    }
+    let mut raw = Vec::new();
+    for f in &files {
+        let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let text = read_text(f, "ParvaGPU profile")?;
+        raw.extend(migsched_core::import::parse_profile_file(
+            stem,
+            &text,
+            &f.display().to_string(),
+            &gpu,
+        )?);
+    }
+    let table = ProfileTable::from_raw(&env.catalog, raw, &dir.display().to_string())?;
+    write_profile_table(&args.output, &table)?;
+    println!(
+        "imported {} rows ({} models) from {} files in {} to {}",
+        table.rows().len(),
+        table.models().len(),
+        files.len(),
+        dir.display(),
+        args.output.display()
+    );
+    Ok(Outcome::Yes)
+}
+
+fn import_perf(env: &Env, args: ImportPerfArgs) -> Result<Outcome> {
+    let latency: LatencyStat = args
+        .latency
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--latency: {e}"))?;
+    let text = read_text(&args.file, "perf_analyzer output")?;
+    let options = PerfAnalyzerOptions {
+        gpu: args.gpu.clone(),
+        profile: args.profile.clone(),
+        model: args.model.clone(),
+        batch: args.batch,
+        procs: args.procs,
+        concurrency: args.concurrency,
+        latency,
+    };
+    let row = migsched_core::import::parse_row(&text, &args.file.display().to_string(), &options)?;
+    let new = ProfileTable::from_raw(&env.catalog, vec![row], &args.file.display().to_string())?;
+    let table = if args.append && args.output.exists() {
+        let old = read_profile_tables(&env.catalog, std::slice::from_ref(&args.output))?;
+        ProfileTable::merged(&[&old, &new])
+    } else {
+        new
+    };
+    write_profile_table(&args.output, &table)?;
+    let r = &table.rows()[0];
+    println!(
+        "wrote {} ({} rows); imported {}/{}/{} batch {} procs {}",
+        args.output.display(),
+        table.rows().len(),
+        r.key.gpu,
+        r.key.profile,
+        r.key.model,
+        r.key.batch,
+        r.key.procs
+    );
+    Ok(Outcome::Yes)
 }
 
 /// Groups rows by (gpu, model, profile, procs) and finds each group's knee.
@@ -207,7 +698,7 @@ fn show(env: &Env, args: ShowArgs) -> Result<Outcome> {
                 r.source.clone(),
             ]);
         }
-        print!("{}\n", t.render());
+        println!("{}", t.render());
     }
     let mut t = Table::new(&[
         "gpu",
