@@ -18,7 +18,9 @@ pub const DEFAULT_BATCHES: [u32; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 pub const DEFAULT_MAX_PROCS: u32 = 5;
 
 /// Analytic rows for `models` (zoo names or aliases) on a GPU type, named as given, so an
-/// instance that says `bert` gets rows for `bert`.
+/// instance that says `bert` gets rows for `bert`. Figures are rounded (latency to 0.1 µs,
+/// throughput to 0.01/s, memory to 0.1 MiB), far below the model's accuracy, so tables read
+/// well and files stay small.
 pub fn analytic_table(
     catalog: &Catalog,
     gpu: &str,
@@ -46,9 +48,9 @@ pub fn analytic_table(
             model: name.clone(),
             batch: r.key.batch,
             procs: r.key.procs,
-            latency_ms: r.latency_ms,
-            throughput_rps: r.throughput_rps,
-            memory_mib: r.memory_mib,
+            latency_ms: round(r.latency_ms, 1e4),
+            throughput_rps: round(r.throughput_rps, 1e2),
+            memory_mib: r.memory_mib.map(|m| round(m, 1e1)),
             source: r.source.clone(),
             line: None,
         }));
@@ -58,6 +60,10 @@ pub fn analytic_table(
         raw,
         &format!("analytic tables for {gpu}"),
     )?)
+}
+
+fn round(x: f64, scale: f64) -> f64 {
+    (x * scale).round() / scale
 }
 
 /// The profile table an instance asks for.

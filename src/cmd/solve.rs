@@ -430,11 +430,15 @@ pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
             objective_value: s.objective_value,
             gpus_used: s.gpus_used,
             gap_to_ilp_bound: match (s.objective_value, ilp_bound) {
-                (Some(v), Some(b)) if b.abs() > 1e-12 => Some(if objective.maximizes() {
-                    (b - v) / b
-                } else {
-                    (v - b) / b
-                }),
+                (Some(v), Some(b)) if b.abs() > 1e-12 => {
+                    let g = if objective.maximizes() {
+                        (b - v) / b
+                    } else {
+                        (v - b) / b
+                    };
+                    // Below the solver's tolerance the difference is rounding, not a gap.
+                    Some(if g.abs() < 1e-6 { 0.0 } else { g })
+                }
                 _ => None,
             },
             solve_seconds: s.solve_seconds,

@@ -3,8 +3,12 @@
 
 mod catalog;
 mod gpus;
+mod instance;
 mod layouts;
 mod mig_parted;
+mod models;
+mod profile;
+mod solve;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,6 +60,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// ParvaGPU's measured data beside the checkout (`../shared/...`, or `MIGSCHED_PARVAGPU_DIR`),
+/// or `None` with the reason printed: tests that need it skip.
+pub fn parvagpu_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("MIGSCHED_PARVAGPU_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/datasets/parvagpu-a100-80gb"));
+    if dir.join("prof_data").is_dir() {
+        Some(dir)
+    } else {
+        println!(
+            "skipped: ParvaGPU data not found at {} (set MIGSCHED_PARVAGPU_DIR)",
+            dir.display()
+        );
+        None
+    }
+}
+
 /// A fresh temporary directory for one test.
 pub fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("migsched-it-{}-{name}", std::process::id()));
@@ -78,7 +99,18 @@ fn help_and_version() {
         r.stdout
             .contains("Exit codes: 0 success; 1 the answer is \"no\"")
     );
-    for sub in ["gpus", "layouts", "check-layout", "mig-parted", "catalog"] {
+    for sub in [
+        "gpus",
+        "layouts",
+        "check-layout",
+        "mig-parted",
+        "catalog",
+        "models",
+        "profile",
+        "solve",
+        "compare",
+        "instance",
+    ] {
         assert!(r.stdout.contains(sub), "{sub}");
         let h = expect(&[sub, "--help"], 0);
         assert!(h.stdout.contains("Usage: migsched"), "{sub}");
