@@ -149,7 +149,9 @@ fn homogeneous_class(
 
 /// ParvaGPU-shaped greedy: per model the serving option with the best throughput per GPC,
 /// as many as the rate fills, then for the remainder the smallest option that covers it;
-/// then first-fit packing, largest instances first.
+/// then first-fit packing, largest instances first. Like ParvaGPU it uses one profile per
+/// size class (1g.10gb, 2g, 3g, 4g, 7g on A100-80GB), never the two-slice 1g or `+me`: by
+/// GPCs alone a two-slice 1g looks as good and strands three GPCs per GPU.
 pub fn greedy(problem: &Problem, objective: Objective, driver: Driver) -> Solution {
     let method = Method::Greedy;
     if let Some(s) = infeasible_models(problem, method, objective, false) {
@@ -169,7 +171,11 @@ pub fn greedy(problem: &Problem, objective: Objective, driver: Driver) -> Soluti
         let mine: Vec<&ServingOption> = problem
             .best
             .iter()
-            .filter(|(k, _)| k.2 == m)
+            .filter(|(k, _)| {
+                k.2 == m
+                    && class_profile(problem, k.0, problem.pools[k.0].gpu.profile(k.1).class())
+                        == Some(k.1)
+            })
             .map(|(_, &i)| &problem.options[i])
             .collect();
         let Some(best) = mine

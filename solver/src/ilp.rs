@@ -21,6 +21,11 @@ use crate::solution::{
     GpuAssignment, InstanceService, Method, Objective, Solution, Status, build_plan,
 };
 
+/// A variable that is integer unless the problem is relaxed.
+fn integer_if(relaxed: bool, def: good_lp::VariableDefinition) -> good_lp::VariableDefinition {
+    if relaxed { def } else { def.integer() }
+}
+
 /// Values below this are zero; integer values are rounded.
 const EPS: f64 = 1e-6;
 
@@ -134,8 +139,13 @@ pub fn solve(problem: &Problem, objective: Objective, options: &SolveOptions) ->
 }
 
 enum Phase {
-    MinimizeGpus { load: f64 },
+    MinimizeGpus {
+        load: f64,
+    },
     MaximizeLoad,
+    /// The LP relaxation of max-load: an upper bound on λ, fast even when the integer
+    /// program is hard.
+    MaximizeLoadRelaxed,
 }
 
 fn run(
@@ -145,6 +155,7 @@ fn run(
     options: &SolveOptions,
 ) -> Result<(Outcome, Model), String> {
     let paris = objective == Objective::Paris;
+    let relaxed = matches!(phase, Phase::MaximizeLoadRelaxed);
     let mut v = Vars {
         vars: ProblemVariables::new(),
         count: 0,
@@ -155,7 +166,7 @@ fn run(
         .map(|p| {
             p.layouts
                 .iter()
-                .map(|_| v.add(variable().integer().min(0).max(p.count)))
+                .map(|_| v.add(integer_if(relaxed, variable().min(0).max(p.count))))
                 .collect()
         })
         .collect();
@@ -174,20 +185,28 @@ fn run(
                     problem.best_option(pi, p, m).is_some()
                 };
                 if usable {
-                    y.push(((pi, p, m), v.add(variable().integer().min(0).max(most(p)))));
+                    y.push((
+                        (pi, p, m),
+                        v.add(integer_if(relaxed, variable().min(0).max(most(p)))),
+                    ));
                 }
             }
         }
     }
+    // Routing only to the pools' kept profiles: each of those has a busy-time constraint.
     let z: Vec<(usize, (Variable, usize))> = if paris {
         (0..problem.classes.len())
+            .filter(|&i| {
+                let c = &problem.classes[i];
+                problem.pools[c.pool].profiles.contains(&c.profile)
+            })
             .map(|i| (i, v.add(variable().min(0))))
             .collect()
     } else {
         Vec::new()
     };
     let load = match phase {
-        Phase::MaximizeLoad => Some(v.add(variable().min(0))),
+        Phase::MaximizeLoad | Phase::MaximizeLoadRelaxed => Some(v.add(variable().min(0))),
         Phase::MinimizeGpus { .. } => None,
     };
 
@@ -205,7 +224,7 @@ fn run(
         }
     }
     let unsolved = match (&phase, load) {
-        (Phase::MaximizeLoad, Some((l, _))) => v.vars.maximise(l),
+        (Phase::MaximizeLoad | Phase::MaximizeLoadRelaxed, Some((l, _))) => v.vars.maximise(l),
         _ => v.vars.minimise(gpus_expr.clone()),
     };
     let mut lp = unsolved.using(highs);
@@ -239,7 +258,7 @@ fn run(
         match (lp_load, &phase) {
             (Some((l, _)), _) => Expression::from(l),
             (None, Phase::MinimizeGpus { load }) => Expression::from(*load),
-            (None, Phase::MaximizeLoad) => Expression::from(1.0),
+            (None, Phase::MaximizeLoad | Phase::MaximizeLoadRelaxed) => Expression::from(1.0),
         }
     };
     for (m, demand) in problem.models.iter().enumerate() {
@@ -350,6 +369,10 @@ fn run(
         stopped_by,
         nodes,
     };
+    if integral {
+        // GPU counts: HiGHS may return 8.999999999999998 for 9.
+        out.objective = out.objective.map(f64::round);
+    }
     if let (Some(v), true) = (out.objective, out.values.is_some()) {
         let bound = if out.status == Status::Optimal {
             out.bound.unwrap_or(v)
@@ -429,16 +452,17 @@ fn solver_failure(objective: Objective, message: String) -> Solution {
     s
 }
 
-/// Why the available GPUs cannot meet the demand, with the largest fraction they can serve.
+/// Why the available GPUs cannot meet the demand, with an upper bound on the fraction they can
+/// serve (from the LP relaxation of max-load: instant where the integer program may not be).
 fn capacity_reason(problem: &Problem, objective: Objective, options: &SolveOptions) -> String {
     let total = problem.gpus_available();
-    let max_load = match run(problem, objective, Phase::MaximizeLoad, options) {
+    let max_load = match run(problem, objective, Phase::MaximizeLoadRelaxed, options) {
         Ok((o, _)) if o.values.is_some() => o.objective,
         _ => None,
     };
     match max_load {
         Some(l) if l > EPS => format!(
-            "the {total} available GPUs serve at most {:.1}% of the demand (max-load λ = {l:.4}); add GPUs or relax the SLOs",
+            "the {total} available GPUs serve at most {:.1}% of the demand (LP bound on max-load λ: {l:.4}); add GPUs or relax the SLOs",
             100.0 * l
         ),
         _ => format!(

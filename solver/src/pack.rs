@@ -49,7 +49,25 @@ pub fn pack(
     let mut open: Vec<Open> = Vec::new();
     for item in items {
         let pool = &problem.pools[item.pool];
+        let prof = pool.gpu.profile(item.profile);
         let fits = |o: &Open| {
+            // Totals first: a GPU without the compute or memory slices left is skipped
+            // without a placement search.
+            let compute: u32 = o
+                .items
+                .iter()
+                .map(|i| u32::from(pool.gpu.profile(i.profile).compute_slices()))
+                .sum();
+            let memory: u32 = o
+                .items
+                .iter()
+                .map(|i| u32::from(pool.gpu.profile(i.profile).memory_slices()))
+                .sum();
+            if compute + u32::from(prof.compute_slices()) > u32::from(pool.gpu.compute_slices())
+                || memory + u32::from(prof.memory_slices()) > u32::from(pool.gpu.memory_slices())
+            {
+                return false;
+            }
             let mut counts = counts_of(&o.items);
             counts.add(item.profile, 1);
             place(&pool.gpu, &[], &counts, driver).is_ok()

@@ -177,11 +177,30 @@ impl Problem {
 
         let mut pools = Vec::new();
         for (pi, (gpu, count, cost)) in pools_raw.into_iter().enumerate() {
-            let profiles: Vec<ProfileIndex> = gpu
+            let usable: Vec<ProfileIndex> = gpu
                 .profile_indices()
                 .filter(|&p| {
                     best.keys().any(|&(op, pp, _)| op == pi && pp == p)
                         || classes.iter().any(|c| c.pool == pi && c.profile == p)
+                })
+                .collect();
+            let profiles: Vec<ProfileIndex> = usable
+                .iter()
+                .copied()
+                .filter(|&p| {
+                    !usable.iter().any(|&q| {
+                        q != p
+                            && profile_dominates(
+                                &gpu,
+                                q,
+                                p,
+                                &options,
+                                &best,
+                                &classes,
+                                pi,
+                                instance.models.len(),
+                            )
+                    })
                 })
                 .collect();
             let layouts = if profiles.is_empty() {
@@ -196,6 +215,7 @@ impl Problem {
                     },
                 )
             };
+            let layouts = undominated_layouts(layouts);
             pools.push(Pool {
                 gpu,
                 count,
@@ -214,6 +234,35 @@ impl Problem {
             best,
             classes,
         })
+    }
+
+    /// The same problem without the dominance reductions: every profile with an option and
+    /// every maximal layout over them. Slower to solve, same optimum; tests compare the two.
+    pub fn unreduced(&self) -> Problem {
+        let mut full = self.clone();
+        for (pi, pool) in full.pools.iter_mut().enumerate() {
+            pool.profiles = pool
+                .gpu
+                .profile_indices()
+                .filter(|&p| {
+                    self.best.keys().any(|&(op, pp, _)| op == pi && pp == p)
+                        || self.classes.iter().any(|c| c.pool == pi && c.profile == p)
+                })
+                .collect();
+            pool.layouts = if pool.profiles.is_empty() {
+                Vec::new()
+            } else {
+                enumerate_layouts(
+                    &pool.gpu,
+                    &EnumerateOptions {
+                        profiles: Some(pool.profiles.clone()),
+                        driver: self.driver,
+                        maximal: true,
+                    },
+                )
+            };
+        }
+        full
     }
 
     /// The best option of (pool, profile, model), if any.
@@ -271,6 +320,100 @@ impl Problem {
     pub fn gpus_available(&self) -> u32 {
         self.pools.iter().map(|p| p.count).sum()
     }
+}
+
+/// Whether profile `q` can stand in for profile `p` on every GPU of a pool without loss: the
+/// same class and memory footprint, no more compute, every start of `p`, a count limit that
+/// compute alone enforces, no media-extension rule to break, and for every model an option
+/// (and every PARIS batch class) at least as good. A `+me` profile with the plain profile's
+/// figures is the usual case. Ties keep the lower index.
+#[allow(clippy::too_many_arguments)]
+fn profile_dominates(
+    gpu: &GpuType,
+    q: ProfileIndex,
+    p: ProfileIndex,
+    options: &[ServingOption],
+    best: &BTreeMap<(usize, ProfileIndex, usize), usize>,
+    classes: &[ClassOption],
+    pool: usize,
+    models: usize,
+) -> bool {
+    let (pp, qq) = (gpu.profile(p), gpu.profile(q));
+    let shape = qq.class() == pp.class()
+        && qq.memory_slices() == pp.memory_slices()
+        && qq.compute_slices() <= pp.compute_slices()
+        && pp.starts().iter().all(|s| qq.starts().contains(s))
+        && u32::from(qq.max_count()) * u32::from(qq.compute_slices())
+            >= u32::from(gpu.compute_slices())
+        && (!qq.media_extensions() || pp.media_extensions());
+    if !shape {
+        return false;
+    }
+    let throughput =
+        |x: ProfileIndex, m: usize| best.get(&(pool, x, m)).map(|&i| options[i].throughput_rps);
+    let serves = (0..models).all(|m| match (throughput(p, m), throughput(q, m)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(tp), Some(tq)) => tq >= tp,
+    });
+    let routes = classes
+        .iter()
+        .filter(|c| c.pool == pool && c.profile == p)
+        .all(|c| {
+            classes.iter().any(|d| {
+                d.pool == pool
+                    && d.profile == q
+                    && d.model == c.model
+                    && d.batch == c.batch
+                    && d.latency_ms <= c.latency_ms
+            })
+        });
+    if !(serves && routes) {
+        return false;
+    }
+    // Mutual domination (identical profiles): keep the lower index.
+    let reverse_shape = pp.class() == qq.class()
+        && pp.memory_slices() == qq.memory_slices()
+        && pp.compute_slices() <= qq.compute_slices()
+        && qq.starts().iter().all(|s| pp.starts().contains(s))
+        && u32::from(pp.max_count()) * u32::from(pp.compute_slices())
+            >= u32::from(gpu.compute_slices())
+        && (!pp.media_extensions() || qq.media_extensions());
+    let identical = reverse_shape
+        && (0..models).all(|m| throughput(p, m) == throughput(q, m))
+        && classes
+            .iter()
+            .filter(|c| c.pool == pool && c.profile == q)
+            .all(|c| {
+                classes.iter().any(|d| {
+                    d.pool == pool
+                        && d.profile == p
+                        && d.model == c.model
+                        && d.batch == c.batch
+                        && d.latency_ms <= c.latency_ms
+                })
+            });
+    !identical || q < p
+}
+
+/// Leaves out every layout whose instance counts another layout matches or exceeds for every
+/// profile (the integer programs only count slots, so it is never needed). Of layouts with
+/// equal counts the first stays.
+fn undominated_layouts(layouts: Vec<Layout>) -> Vec<Layout> {
+    let counts: Vec<_> = layouts.iter().map(|l| l.counts()).collect();
+    let keep: Vec<bool> = (0..layouts.len())
+        .map(|i| {
+            !(0..layouts.len()).any(|j| {
+                j != i && counts[i].is_subset_of(&counts[j]) && (counts[i] != counts[j] || j < i)
+            })
+        })
+        .collect();
+    layouts
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(l, _)| l)
+        .collect()
 }
 
 /// Latency of batch `b` from profiled points (batch, latency), linear between neighbours;

@@ -1,5 +1,6 @@
 //! Command-line definitions and dispatch: one module per command group.
 
+mod bench;
 mod catalog;
 mod gpus;
 mod instance;
@@ -90,6 +91,9 @@ enum Command {
     /// Run every applicable method on an instance and compare them with the ILP's bound
     #[command(after_help = solve::COMPARE_HELP)]
     Compare(solve::CompareArgs),
+    /// Benchmarks that print tables (solver time and status as instances grow)
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Instance files: import other tools' scenarios
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
@@ -162,6 +166,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Solve(a) => solve::run_solve(&env, a),
         Command::Compare(a) => solve::run_compare(&env, a),
         Command::Instance(c) => instance::run(&env, c),
+        Command::Bench(c) => bench::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

@@ -9,13 +9,14 @@ use migsched_core::{Catalog, Instance, ProfileTable, RawRow};
 use migsched_solver::Problem;
 
 /// A synthetic profile table: per model a base latency; latency grows with batch and with
-/// processes sharing the instance, and shrinks with GPCs (a knee at 4·GPCs samples).
+/// processes sharing the instance, and shrinks with GPCs (a knee at 4·GPCs samples). `+me`
+/// profiles get the same figures as their plain twins, as in the analytic tables.
 pub fn table(gpu: &str, models: &[(&str, f64)]) -> ProfileTable {
     let catalog = Catalog::builtin();
     let g = catalog.gpu(gpu).unwrap();
     let mut rows = Vec::new();
     for &(model, base) in models {
-        for p in g.profiles().iter().filter(|p| !p.media_extensions()) {
+        for p in g.profiles() {
             let k = f64::from(p.compute_slices());
             for batch in [1u32, 2, 4, 8, 16, 32] {
                 for procs in 1..=3u32 {

@@ -40,6 +40,12 @@ proptest! {
         let brute = solve(&p, Method::Brute, objective, &SolveOptions::default());
         prop_assert_eq!(ilp.status == Status::Infeasible, brute.status == Status::Infeasible,
             "ilp {:?} ({:?}) vs brute {:?} ({:?})", ilp.status, ilp.reason, brute.status, brute.reason);
+        // The dominance reductions lose nothing.
+        let full = solve(&p.unreduced(), Method::Ilp, objective, &SolveOptions::default());
+        prop_assert_eq!(full.status, ilp.status);
+        if let (Some(a), Some(b)) = (full.objective_value, ilp.objective_value) {
+            prop_assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "reduced {b} vs unreduced {a}");
+        }
         if brute.status == Status::Optimal {
             prop_assert_eq!(ilp.status, Status::Optimal);
             let (a, b) = (ilp.objective_value.unwrap(), brute.objective_value.unwrap());

@@ -1,0 +1,229 @@
+//! `migsched bench`: performance tables (solve time and status as instances grow).
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use migsched_core::analytic::AnalyticParams;
+use migsched_core::zoo::{ZooOptions, model_names};
+use migsched_core::{
+    Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
+};
+use migsched_solver::{Method, Objective, Problem, SolveOptions, Status, solve};
+use serde::Serialize;
+
+use super::{Env, Outcome};
+use crate::output::{Table, print_json};
+use crate::profiles::{DEFAULT_BATCHES, analytic_table};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Solve time and status of the ILP and the heuristics on growing synthetic instances
+    #[command(after_help = SOLVER_HELP)]
+    Solver(SolverBenchArgs),
+}
+
+const SOLVER_HELP: &str = "\
+Instances: A100-80GB clusters of each GPU count, with that many models (variants of the zoo's
+eleven beyond eleven, each slower by a few percent), rates set so the demand fills about 60%
+of the cluster at the models' best throughput per GPU; MPS up to 3 processes, 2·L ≤ SLO.
+
+Examples:
+  migsched bench solver
+  migsched bench solver --gpus 8,64 --models 4,16 --time-limit 10 --json";
+
+#[derive(Debug, Args)]
+pub struct SolverBenchArgs {
+    /// GPU counts
+    #[arg(long, value_delimiter = ',', default_values_t = vec![8u32, 64, 512, 4096])]
+    gpus: Vec<u32>,
+    /// Model counts
+    #[arg(long, value_delimiter = ',', default_values_t = vec![4usize, 16, 64])]
+    models: Vec<usize>,
+    /// ILP time limit per instance, seconds
+    #[arg(long, default_value_t = 60.0)]
+    time_limit: f64,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct BenchRow {
+    gpus: u32,
+    models: usize,
+    method: Method,
+    status: Status,
+    gpus_used: Option<u32>,
+    gap_to_ilp_bound: Option<f64>,
+    solve_seconds: f64,
+    layouts: usize,
+    serving_options: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+pub fn run(env: &Env, command: BenchCommand) -> Result<Outcome> {
+    match command {
+        BenchCommand::Solver(a) => solver(env, a),
+    }
+}
+
+/// The zoo's tables on A100-80GB (MPS up to 3), and `n` models: the zoo's, then variants
+/// `<model>-v<k>` slower by 4% per k.
+fn synthetic(env: &Env, n: usize, base: &ProfileTable) -> Result<(Vec<ModelDemand>, ProfileTable)> {
+    let zoo = model_names();
+    let mut raw = Vec::new();
+    let mut models = Vec::new();
+    for i in 0..n {
+        let source = zoo[i % zoo.len()];
+        let variant = i / zoo.len();
+        let name = if variant == 0 {
+            source.to_string()
+        } else {
+            format!("{source}-v{variant}")
+        };
+        let slow = 1.0 + 0.04 * variant as f64;
+        let mut best_per_gpc: f64 = 0.0;
+        let mut fastest = f64::INFINITY;
+        for r in base.select(None, None, Some(source), None) {
+            let gpcs = f64::from(
+                r.key
+                    .profile
+                    .split('g')
+                    .next()
+                    .and_then(|c| c.parse::<u8>().ok())
+                    .unwrap_or(7),
+            );
+            best_per_gpc = best_per_gpc.max(r.throughput_rps / slow / gpcs);
+            fastest = fastest.min(r.latency_ms * slow);
+            raw.push(RawRow {
+                gpu: r.key.gpu.clone(),
+                profile: r.key.profile.clone(),
+                model: name.clone(),
+                batch: r.key.batch,
+                procs: r.key.procs,
+                latency_ms: r.latency_ms * slow,
+                throughput_rps: r.throughput_rps / slow,
+                memory_mib: r.memory_mib,
+                source: "bench".into(),
+                line: None,
+            });
+        }
+        // An SLO of 8x the unbatched latency leaves room for batching; the rate is filled in
+        // by the caller per cluster size.
+        models.push(ModelDemand {
+            name,
+            slo_ms: (8.0 * fastest).max(5.0),
+            rate_rps: best_per_gpc * 7.0,
+            batch_distribution: None,
+        });
+    }
+    Ok((
+        models,
+        ProfileTable::from_raw(&env.catalog, raw, "bench tables")?,
+    ))
+}
+
+fn solver(env: &Env, args: SolverBenchArgs) -> Result<Outcome> {
+    let zoo: Vec<String> = model_names().iter().map(|s| s.to_string()).collect();
+    let base = analytic_table(
+        &env.catalog,
+        "a100-80gb",
+        &zoo,
+        &DEFAULT_BATCHES,
+        3,
+        &AnalyticParams::default(),
+        &ZooOptions::default(),
+    )?;
+    let options = SolveOptions {
+        time_limit_s: args.time_limit,
+        ..SolveOptions::default()
+    };
+    let mut rows = Vec::new();
+    for &n in &args.models {
+        let (models, table) = synthetic(env, n, &base)?;
+        for &g in &args.gpus {
+            // Demand: about 60% of the cluster at each model's best throughput per GPU,
+            // shared equally among the models.
+            let demands: Vec<ModelDemand> = models
+                .iter()
+                .map(|m| ModelDemand {
+                    rate_rps: (m.rate_rps * 0.6 * f64::from(g) / n as f64).max(1.0),
+                    ..m.clone()
+                })
+                .collect();
+            let instance = Instance {
+                name: format!("bench-{g}gpus-{n}models"),
+                serving: Serving {
+                    slo_rule: SloRule::Double,
+                    max_procs: 3,
+                    driver: Driver::R510OrLater,
+                    batches: None,
+                },
+                profiles: ProfileSource::Analytic,
+                gpus: vec![GpuPool {
+                    gpu: "a100-80gb".into(),
+                    count: g,
+                    cost: 1.0,
+                }],
+                models: demands,
+            };
+            let problem = Problem::new(&env.catalog, &instance, &table)?;
+            let mut ilp_bound = None;
+            for method in [Method::Ilp, Method::Homogeneous, Method::Greedy] {
+                if !args.json {
+                    eprintln!("{g} GPUs, {n} models: {method}...");
+                }
+                let s = solve(&problem, method, Objective::MinGpus, &options);
+                if method == Method::Ilp {
+                    ilp_bound = s.bound;
+                }
+                rows.push(BenchRow {
+                    gpus: g,
+                    models: n,
+                    method,
+                    status: s.status,
+                    gpus_used: s.gpus_used,
+                    gap_to_ilp_bound: match (s.objective_value, ilp_bound) {
+                        (Some(v), Some(b)) if b > 0.0 => Some((v - b) / b),
+                        _ => None,
+                    },
+                    solve_seconds: s.solve_seconds,
+                    layouts: problem.pools.iter().map(|p| p.layouts.len()).sum(),
+                    serving_options: problem.best.len(),
+                    reason: s.reason.clone(),
+                });
+            }
+        }
+    }
+    if args.json {
+        print_json(&rows)?;
+        return Ok(Outcome::Yes);
+    }
+    let mut t = Table::new(&[
+        ">GPUs",
+        ">models",
+        ">layouts",
+        ">options",
+        "method",
+        "status",
+        ">GPUs used",
+        ">vs ILP bound",
+        ">time s",
+    ]);
+    for r in &rows {
+        t.row(vec![
+            r.gpus.to_string(),
+            r.models.to_string(),
+            r.layouts.to_string(),
+            r.serving_options.to_string(),
+            r.method.name().to_string(),
+            r.status.name().to_string(),
+            r.gpus_used.map_or("-".into(), |g| g.to_string()),
+            r.gap_to_ilp_bound
+                .map_or("-".into(), |g| format!("{:+.1}%", 100.0 * g)),
+            format!("{:.3}", r.solve_seconds),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(Outcome::Yes)
+}
