@@ -706,24 +706,7 @@ mod tests {
         );
     }
 
-    const ONE_GPU: &str = r#"
-[[gpu]]
-id = "toy"
-name = "Toy GPU"
-compute_slices = 2
-memory_slices = 2
-sm_count = 20
-memory_gib = 8.0
-[[gpu.profile]]
-name = "1g.4gb"
-nvml_id = 1
-compute_slices = 1
-memory_slices = 1
-sm_count = 10
-memory_gib = 4.0
-max_count = 2
-starts = [0, 1]
-"#;
+    use crate::test_support::TOY_GPU_TOML as ONE_GPU;
 
     #[test]
     fn user_catalog_extends_the_builtin_one() {

@@ -15,6 +15,8 @@ pub mod nvidia_smi;
 pub mod placement;
 pub mod plan;
 pub mod profile_table;
+#[cfg(test)]
+mod test_support;
 pub mod zoo;
 
 pub use catalog::{

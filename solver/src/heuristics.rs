@@ -18,6 +18,27 @@ fn service(o: &ServingOption) -> InstanceService {
     }
 }
 
+/// Packs a heuristic's instances onto GPUs and makes its solution (infeasible when a pool runs
+/// out of GPUs).
+fn packed(
+    problem: &Problem,
+    method: Method,
+    objective: Objective,
+    items: Vec<Item>,
+    driver: Driver,
+) -> Solution {
+    match pack(problem, items, driver) {
+        Ok(gpus) => Solution::heuristic(
+            problem,
+            method,
+            objective,
+            build_plan(problem, method, objective, gpus),
+            None,
+        ),
+        Err(e) => Solution::infeasible(method, objective, format!("{method} packing {e}")),
+    }
+}
+
 /// The profile of a size class (`1g`, `2g`, ...) on a pool: the non-`+me` one with the fewest
 /// memory slices (1g.10gb rather than 1g.20gb).
 fn class_profile(problem: &Problem, pool: usize, class: &str) -> Option<ProfileIndex> {
@@ -218,16 +239,7 @@ pub fn greedy(problem: &Problem, objective: Objective, driver: Driver) -> Soluti
             });
         }
     }
-    match pack(problem, items, driver) {
-        Ok(gpus) => Solution::heuristic(
-            problem,
-            method,
-            objective,
-            build_plan(problem, method, objective, gpus),
-            None,
-        ),
-        Err(e) => Solution::infeasible(method, objective, format!("greedy packing {e}")),
-    }
+    packed(problem, method, objective, items, driver)
 }
 
 /// PARIS (Kim et al., DAC 2022) for queries that carry their own batch sizes: per partition
@@ -357,14 +369,5 @@ pub fn paris(
             }
         }
     }
-    match pack(problem, items, driver) {
-        Ok(gpus) => Solution::heuristic(
-            problem,
-            method,
-            objective,
-            build_plan(problem, method, objective, gpus),
-            None,
-        ),
-        Err(e) => Solution::infeasible(method, objective, format!("PARIS packing {e}")),
-    }
+    packed(problem, method, objective, items, driver)
 }

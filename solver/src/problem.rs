@@ -338,25 +338,39 @@ fn profile_dominates(
     pool: usize,
     models: usize,
 ) -> bool {
+    let throughput =
+        |x: ProfileIndex, m: usize| best.get(&(pool, x, m)).map(|&i| options[i].throughput_rps);
+    let serves_as_well = |q: ProfileIndex, p: ProfileIndex| {
+        (0..models).all(|m| match (throughput(p, m), throughput(q, m)) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(tp), Some(tq)) => tq >= tp,
+        })
+    };
+    let better = |q: ProfileIndex, p: ProfileIndex| {
+        stands_in(gpu, q, p) && serves_as_well(q, p) && routes_as_well(classes, pool, q, p)
+    };
+    // Mutual domination (identical profiles): keep the lower index.
+    better(q, p) && (q < p || !better(p, q))
+}
+
+/// Whether an instance of `q` can replace one of `p` in any legal layout: the same class and
+/// memory footprint, no more compute, every start of `p`, a count limit that compute alone
+/// enforces, and no media-extension instance where there was none.
+fn stands_in(gpu: &GpuType, q: ProfileIndex, p: ProfileIndex) -> bool {
     let (pp, qq) = (gpu.profile(p), gpu.profile(q));
-    let shape = qq.class() == pp.class()
+    qq.class() == pp.class()
         && qq.memory_slices() == pp.memory_slices()
         && qq.compute_slices() <= pp.compute_slices()
         && pp.starts().iter().all(|s| qq.starts().contains(s))
         && u32::from(qq.max_count()) * u32::from(qq.compute_slices())
             >= u32::from(gpu.compute_slices())
-        && (!qq.media_extensions() || pp.media_extensions());
-    if !shape {
-        return false;
-    }
-    let throughput =
-        |x: ProfileIndex, m: usize| best.get(&(pool, x, m)).map(|&i| options[i].throughput_rps);
-    let serves = (0..models).all(|m| match (throughput(p, m), throughput(q, m)) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(tp), Some(tq)) => tq >= tp,
-    });
-    let routes = classes
+        && (!qq.media_extensions() || pp.media_extensions())
+}
+
+/// Whether every PARIS batch class `p` serves on a pool, `q` serves at no greater latency.
+fn routes_as_well(classes: &[ClassOption], pool: usize, q: ProfileIndex, p: ProfileIndex) -> bool {
+    classes
         .iter()
         .filter(|c| c.pool == pool && c.profile == p)
         .all(|c| {
@@ -367,33 +381,7 @@ fn profile_dominates(
                     && d.batch == c.batch
                     && d.latency_ms <= c.latency_ms
             })
-        });
-    if !(serves && routes) {
-        return false;
-    }
-    // Mutual domination (identical profiles): keep the lower index.
-    let reverse_shape = pp.class() == qq.class()
-        && pp.memory_slices() == qq.memory_slices()
-        && pp.compute_slices() <= qq.compute_slices()
-        && qq.starts().iter().all(|s| pp.starts().contains(s))
-        && u32::from(pp.max_count()) * u32::from(pp.compute_slices())
-            >= u32::from(gpu.compute_slices())
-        && (!pp.media_extensions() || qq.media_extensions());
-    let identical = reverse_shape
-        && (0..models).all(|m| throughput(p, m) == throughput(q, m))
-        && classes
-            .iter()
-            .filter(|c| c.pool == pool && c.profile == q)
-            .all(|c| {
-                classes.iter().any(|d| {
-                    d.pool == pool
-                        && d.profile == p
-                        && d.model == c.model
-                        && d.batch == c.batch
-                        && d.latency_ms <= c.latency_ms
-                })
-            });
-    !identical || q < p
+        })
 }
 
 /// Leaves out every layout whose instance counts another layout matches or exceeds for every

@@ -529,7 +529,7 @@ mod tests {
         assert_eq!(report.skipped[0].rows, 3);
 
         // A catalog without the GPU, or without its datasheet, skips for that reason.
-        let other = Catalog::from_toml_str(NO_SHEET, "x.toml").unwrap();
+        let other = Catalog::from_toml_str(crate::test_support::TOY_GPU_TOML, "x.toml").unwrap();
         let report = calibrate(&other, table.rows(), &CalibrationOptions::default());
         assert_eq!(
             report.unwrap_err().to_string(),
@@ -541,7 +541,7 @@ mod tests {
             .filter(|r| r.key.model == "resnet50")
             .cloned()
             .collect();
-        renamed[0].key.gpu = "nosheet".into();
+        renamed[0].key.gpu = "toy".into();
         let err = calibrate(&other, &renamed[..1], &CalibrationOptions::default()).unwrap_err();
         assert!(err.to_string().ends_with("UnknownProfile 1"), "{err}");
         renamed[0].key.profile = "1g.4gb".into();
@@ -678,23 +678,4 @@ mod tests {
             assert!(r.after.mape < 0.35, "MAPE after {}", r.after.mape);
         }
     }
-
-    const NO_SHEET: &str = r#"
-[[gpu]]
-id = "nosheet"
-name = "No Sheet GPU"
-compute_slices = 2
-memory_slices = 2
-sm_count = 20
-memory_gib = 8.0
-[[gpu.profile]]
-name = "1g.4gb"
-nvml_id = 1
-compute_slices = 1
-memory_slices = 1
-sm_count = 10
-memory_gib = 4.0
-max_count = 2
-starts = [0, 1]
-"#;
 }

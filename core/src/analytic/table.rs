@@ -177,29 +177,12 @@ mod tests {
 
     #[test]
     fn a_gpu_without_datasheet_is_a_clear_error() {
-        let toml = r#"
-[[gpu]]
-id = "nosheet"
-name = "No Sheet GPU"
-compute_slices = 2
-memory_slices = 2
-sm_count = 20
-memory_gib = 8.0
-[[gpu.profile]]
-name = "1g.4gb"
-nvml_id = 1
-compute_slices = 1
-memory_slices = 1
-sm_count = 10
-memory_gib = 4.0
-max_count = 2
-starts = [0, 1]
-"#;
+        let toml = crate::test_support::TOY_GPU_TOML;
         let extra = Catalog::from_toml_str(toml, "extra.toml").unwrap();
         let c = Catalog::builtin().extended(extra, "extra.toml").unwrap();
         let err = generate_table(
             &c,
-            "nosheet",
+            "toy",
             &graphs(&["resnet50"]),
             &[1],
             1,
@@ -209,14 +192,11 @@ starts = [0, 1]
         assert_eq!(
             err,
             AnalyticError::NoDatasheet {
-                gpu: "nosheet".to_string()
+                gpu: "toy".to_string()
             }
         );
-        assert!(
-            err.to_string()
-                .starts_with("GPU 'nosheet' has no datasheet")
-        );
-        let gpu = c.gpu("nosheet").unwrap();
+        assert!(err.to_string().starts_with("GPU 'toy' has no datasheet"));
+        let gpu = c.gpu("toy").unwrap();
         let g = &graphs(&["resnet50"])[0];
         assert_eq!(
             super::super::model::estimate(
