@@ -17,6 +17,7 @@ pub mod plan;
 pub mod profile_table;
 #[cfg(test)]
 mod test_support;
+pub mod trace;
 pub mod zoo;
 
 pub use catalog::{
@@ -33,3 +34,6 @@ pub use layout::{
 pub use placement::place;
 pub use plan::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
+pub use trace::{
+    EventKind, TRACE_FORMAT, TraceChoice, TraceEvent, TraceHeader, TraceInstance, TraceModel,
+};

@@ -1,0 +1,175 @@
+//! Event traces (JSON lines): what a serving system did with every request, in a format any
+//! system can write and `migsched verify trace` can check.
+//!
+//! The first line is a [`TraceHeader`]; every other line is one [`TraceEvent`], in
+//! non-decreasing time order:
+//!
+//! ```text
+//! {"format":"migsched-trace/1","scheduler":"elsa","seed":7,"duration_ns":60000000000,
+//!  "instances":[{"instance":0,"gpu":0,"profile":"3g.40gb","start":0,"model":"resnet50",
+//!                "slots":2,"max_batch":8}, ...],
+//!  "models":[{"model":"resnet50","slo_ms":15.0}], "work_conserving":false}
+//! {"t":1000,"ev":"arrival","req":0,"model":"resnet50","batch":1}
+//! {"t":1000,"ev":"dispatch","req":0,"instance":3}
+//! {"t":1500,"ev":"start","instance":3,"slot":0,"members":[0],"batch":1,"service_ns":2100000}
+//! {"t":2101500,"ev":"finish","instance":3,"slot":0,"members":[0]}
+//! {"t":9000,"ev":"drop","req":5}
+//! ```
+//!
+//! - `arrival`: a request (a query of `batch` samples) arrives for `model`.
+//! - `dispatch`: the scheduler assigns it to an instance's queue (or, for schedulers with a
+//!   central queue, to the instance that starts it).
+//! - `start`: an instance slot (an MPS process) starts a batch of requests (`members`); `batch`
+//!   is their total samples; `service_ns` the service time.
+//! - `finish`: the batch completes; every member is done.
+//! - `drop`: a request is abandoned (its deadline passed before it started).
+//!
+//! Optional fields carry what a checker can replay: `slack_ns` on dispatch (ELSA's
+//! `deadline − now`), and `choices` with each candidate's predicted wait and service.
+
+use serde::{Deserialize, Serialize};
+
+/// The format tag of the header line.
+pub const TRACE_FORMAT: &str = "migsched-trace/1";
+
+/// The first line of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceHeader {
+    /// Always [`TRACE_FORMAT`].
+    pub format: String,
+    /// The scheduler's name (`fifs`, `round-robin`, `least-loaded`, `elsa`, or another
+    /// system's).
+    pub scheduler: String,
+    /// Parameters of the scheduler (e.g. ELSA's α and β), when it has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<(String, f64)>,
+    /// Random seed of the run, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Simulated duration, ns (the end time of the trace).
+    pub duration_ns: u64,
+    /// The serving instances.
+    pub instances: Vec<TraceInstance>,
+    /// The models with their SLOs.
+    pub models: Vec<TraceModel>,
+    /// Whether the scheduler claims work conservation: no slot idle while a request it may
+    /// serve waits.
+    #[serde(default)]
+    pub work_conserving: bool,
+}
+
+/// One serving instance in a trace header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceInstance {
+    /// Instance id used by events.
+    pub instance: u32,
+    /// GPU index in the plan.
+    pub gpu: u32,
+    /// MIG profile.
+    pub profile: String,
+    /// Placement start.
+    pub start: u8,
+    /// The model it serves.
+    pub model: String,
+    /// Parallel slots (MPS processes).
+    pub slots: u32,
+    /// Largest batch (samples) a slot may run.
+    pub max_batch: u32,
+}
+
+/// A model in a trace header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceModel {
+    /// Model name.
+    pub model: String,
+    /// Latency SLO, ms.
+    pub slo_ms: f64,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A request arrived.
+    Arrival,
+    /// A request was assigned to an instance.
+    Dispatch,
+    /// A slot started a batch.
+    Start,
+    /// A slot finished a batch.
+    Finish,
+    /// A request was abandoned.
+    Drop,
+}
+
+/// One line of a trace after the header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceEvent {
+    /// Time, ns since the start of the run.
+    pub t: u64,
+    /// Kind of event.
+    pub ev: EventKind,
+    /// The request (arrival, dispatch, drop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    /// The model (arrival).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Samples: of the request (arrival) or of the whole batch (start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
+    /// The instance (dispatch, start, finish).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<u32>,
+    /// The slot of the instance (start, finish).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u32>,
+    /// The requests of the batch (start, finish).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<u64>>,
+    /// Service time of the batch, ns (start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_ns: Option<u64>,
+    /// Time to the request's deadline at dispatch, ns (may be negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_ns: Option<i64>,
+    /// The candidates a deciding scheduler weighed at dispatch, in the order it visited them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<TraceChoice>>,
+}
+
+/// One candidate of a dispatch decision: the instance, its predicted wait (queued work still
+/// ahead, per slot) and the predicted service time of the request there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceChoice {
+    /// The instance.
+    pub instance: u32,
+    /// Predicted wait before the request would start, ns.
+    pub wait_ns: u64,
+    /// Predicted service time of the request there, ns.
+    pub service_ns: u64,
+}
+
+impl TraceEvent {
+    /// An event of `kind` at `t` with no other field set.
+    pub fn new(t: u64, ev: EventKind) -> TraceEvent {
+        TraceEvent {
+            t,
+            ev,
+            req: None,
+            model: None,
+            batch: None,
+            instance: None,
+            slot: None,
+            members: None,
+            service_ns: None,
+            slack_ns: None,
+            choices: None,
+        }
+    }
+}
