@@ -1,0 +1,26 @@
+//! migsched-sim: a deterministic discrete-event simulator of serving ML inference on MIG
+//! instances, with the online schedulers of the seeds (ELSA) and their baselines.
+//!
+//! Same setup, options and seed give byte-identical reports: integer nanoseconds, events in
+//! (time, insertion) order, one seeded stream per model and purpose, no wall clock.
+
+mod engine;
+mod event_queue;
+mod histogram;
+mod report;
+mod rng;
+mod scheduler;
+pub mod schedulers;
+mod setup;
+mod workload;
+
+pub use engine::{
+    NoObserver, Noise, Observed, Observer, ServingMode, SimConfig, SimError, Stop, simulate,
+};
+pub use event_queue::EventQueue;
+pub use histogram::{Histogram, Percentiles};
+pub use report::{InstanceReport, ModelReport, SeriesPoint, SimReport};
+pub use rng::Rng;
+pub use scheduler::{Decision, Request, Scheduler, View};
+pub use setup::{LatencyCurve, ModelSpec, ServerSpec, SetupError, SimSetup, WorkloadOptions};
+pub use workload::{Arrival, ArrivalGen, QueryBatch, Replayed, WorkloadError, parse_trace_csv};
