@@ -4,6 +4,7 @@
 //! layout, an unplaceable config, differences found); 2 unusable input or usage.
 
 mod cmd;
+mod observe;
 mod output;
 mod profiles;
 mod tables;

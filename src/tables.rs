@@ -1,5 +1,5 @@
-//! Profile tables on disk: CSV (the documented schema) or Parquet (same columns, through
-//! polars), chosen by the file extension.
+//! Tables on disk: profile tables and results tables, as CSV or Parquet (through polars),
+//! chosen by the file extension.
 
 use std::path::Path;
 
@@ -25,7 +25,7 @@ fn format_of(path: &Path) -> Result<Format> {
         Some("csv") => Ok(Format::Csv),
         Some("parquet") | Some("pq") => Ok(Format::Parquet),
         _ => bail!(
-            "'{}': a profile table ends in .csv or .parquet",
+            "'{}': a table file ends in .csv or .parquet",
             path.display()
         ),
     }
@@ -95,12 +95,31 @@ mod parquet {
         ];
         let mut df = DataFrame::new_infer_height(columns)
             .map_err(|e| anyhow!("building the Parquet table: {e}"))?;
+        write_frame(path, &mut df)
+    }
+
+    pub fn write_columns(path: &Path, columns: &[(&str, super::ColumnData)]) -> Result<()> {
+        let cols: Vec<Column> = columns
+            .iter()
+            .map(|(name, data)| match data {
+                super::ColumnData::U64(v) => Column::new((*name).into(), v.clone()),
+                super::ColumnData::F64(v) => Column::new((*name).into(), v.clone()),
+                super::ColumnData::Str(v) => Column::new((*name).into(), v.clone()),
+            })
+            .collect();
+        let mut df = DataFrame::new_infer_height(cols)
+            .map_err(|e| anyhow!("building the Parquet table: {e}"))?;
+        write_frame(path, &mut df)
+    }
+
+    /// Writes a frame through a temporary file, removed on failure.
+    fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
         let tmp = crate::output::temp_path(path)?;
         let result = (|| -> Result<()> {
             let file =
                 File::create(&tmp).with_context(|| format!("writing '{}'", tmp.display()))?;
             ParquetWriter::new(file)
-                .finish(&mut df)
+                .finish(df)
                 .with_context(|| format!("writing '{}'", tmp.display()))?;
             std::fs::rename(&tmp, path).with_context(|| format!("writing '{}'", path.display()))
         })();
@@ -207,6 +226,10 @@ mod parquet {
     pub fn read(_: &Catalog, path: &Path) -> Result<ProfileTable> {
         bail!("'{}': {WHY}", path.display())
     }
+
+    pub fn write_columns(path: &Path, _: &[(&str, super::ColumnData)]) -> Result<()> {
+        bail!("'{}': {WHY}", path.display())
+    }
 }
 
 /// Reads several tables and merges them; a later file's row replaces an earlier one's.
@@ -221,4 +244,63 @@ pub fn read_profile_tables(
         );
     }
     Ok(ProfileTable::merged(&tables.iter().collect::<Vec<_>>()))
+}
+
+/// One column of a generic results table.
+#[derive(Debug, Clone)]
+pub enum ColumnData {
+    /// Unsigned integers.
+    U64(Vec<u64>),
+    /// Floating-point numbers.
+    F64(Vec<f64>),
+    /// Text.
+    Str(Vec<String>),
+}
+
+impl ColumnData {
+    fn len(&self) -> usize {
+        match self {
+            ColumnData::U64(v) => v.len(),
+            ColumnData::F64(v) => v.len(),
+            ColumnData::Str(v) => v.len(),
+        }
+    }
+    fn cell(&self, i: usize) -> String {
+        match self {
+            ColumnData::U64(v) => v[i].to_string(),
+            ColumnData::F64(v) => v[i].to_string(),
+            ColumnData::Str(v) => {
+                let s = &v[i];
+                if s.contains([',', '"', '\n']) {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                } else {
+                    s.clone()
+                }
+            }
+        }
+    }
+}
+
+/// Writes a table of named columns (equal lengths) as CSV or Parquet, by extension, atomically.
+pub fn write_table(path: &Path, columns: &[(&str, ColumnData)]) -> Result<()> {
+    let rows = columns.first().map_or(0, |c| c.1.len());
+    if columns.iter().any(|c| c.1.len() != rows) {
+        bail!(
+            "internal error: columns of different lengths for '{}'",
+            path.display()
+        );
+    }
+    match format_of(path)? {
+        Format::Csv => {
+            let mut s = columns.iter().map(|c| c.0).collect::<Vec<_>>().join(",");
+            s.push('\n');
+            for i in 0..rows {
+                let cells: Vec<String> = columns.iter().map(|c| c.1.cell(i)).collect();
+                s.push_str(&cells.join(","));
+                s.push('\n');
+            }
+            write_atomic(path, &s)
+        }
+        Format::Parquet => parquet::write_columns(path, columns),
+    }
 }

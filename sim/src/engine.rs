@@ -115,7 +115,7 @@ pub enum SimError {
 }
 
 /// What the engine reports as it runs (for traces and request logs).
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Observed<'a> {
     /// A request arrived.
     Arrival {

@@ -19,6 +19,40 @@ pub enum BenchCommand {
     /// Solve time and status of the ILP and the heuristics on growing synthetic instances
     #[command(after_help = SOLVER_HELP)]
     Solver(SolverBenchArgs),
+    /// Simulated requests per wall-clock second of ELSA and FIFS on 56 1g queues
+    #[command(after_help = SIM_HELP)]
+    Sim(SimBenchArgs),
+}
+
+const SIM_HELP: &str = "\
+An 8-GPU A100-80GB server fully split into 1g.10gb instances (56 queues) serving ResNet-50
+(bundled analytic latency), queries of 1 to 32 samples (log-normal), Poisson arrivals at 80% of
+the server's capacity, one seed. Prints simulated requests per wall-clock second (one core) and
+the process's peak resident memory.
+
+Examples:
+  migsched bench sim
+  migsched bench sim --requests 1000000 --json";
+
+#[derive(Debug, Args)]
+pub struct SimBenchArgs {
+    /// Requests per run
+    #[arg(long, default_value_t = 10_000_000)]
+    requests: u64,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct SimBenchRow {
+    scheduler: String,
+    requests: u64,
+    events: u64,
+    wall_seconds: f64,
+    requests_per_second: f64,
+    slo_attainment: f64,
+    peak_rss_mib: Option<f64>,
 }
 
 const SOLVER_HELP: &str = "\
@@ -64,7 +98,139 @@ struct BenchRow {
 pub fn run(env: &Env, command: BenchCommand) -> Result<Outcome> {
     match command {
         BenchCommand::Solver(a) => solver(env, a),
+        BenchCommand::Sim(a) => sim(env, a),
     }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
+    use migsched_sim::schedulers::{Elsa, Fifs};
+    use migsched_sim::{
+        Arrival, LatencyCurve, ModelSpec, NoObserver, QueryBatch, Scheduler, ServerSpec,
+        ServingMode, SimConfig, SimSetup, Stop, simulate,
+    };
+    if args.requests == 0 {
+        anyhow::bail!("--requests must be at least 1");
+    }
+    let table = analytic_table(
+        &env.catalog,
+        "a100-80gb",
+        &["resnet50".to_string()],
+        &DEFAULT_BATCHES,
+        1,
+        &AnalyticParams::default(),
+        &ZooOptions::default(),
+    )?;
+    let points: Vec<(u32, f64)> = table
+        .select(
+            Some("a100-80gb"),
+            Some("1g.10gb"),
+            Some("resnet50"),
+            Some(1),
+        )
+        .map(|r| (r.key.batch, r.latency_ms * 1e6))
+        .collect();
+    let curve = LatencyCurve::new(points)
+        .ok_or_else(|| anyhow::anyhow!("no analytic rows for resnet50 on 1g.10gb"))?;
+    let batch = QueryBatch::LogNormal {
+        mu: 1.0,
+        sigma: 1.0,
+        min: 1,
+        max: 32,
+    };
+    // 80% of the 56 queues' capacity at the mean query size.
+    let mean_service_s = {
+        let mut r = migsched_sim::Rng::new(1, 1);
+        (0..20_000)
+            .map(|_| curve.at(batch.sample(&mut r)))
+            .sum::<f64>()
+            / 20_000.0
+            / 1e9
+    };
+    let rate = 0.8 * 56.0 / mean_service_s;
+    let setup = SimSetup {
+        models: vec![ModelSpec {
+            name: "resnet50".into(),
+            slo_ns: 100_000_000,
+            rate_rps: rate,
+            arrival: Arrival::Poisson,
+            batch,
+        }],
+        servers: (0..56)
+            .map(|i| ServerSpec {
+                gpu: i / 7,
+                profile: "1g.10gb".into(),
+                start: (i % 7) as u8,
+                gpcs: 1,
+                model: 0,
+                slots: 1,
+                max_batch: 32,
+                latency: curve.clone(),
+            })
+            .collect(),
+        replay: None,
+    };
+    let config = SimConfig {
+        stop: Stop::Requests { n: args.requests },
+        mode: ServingMode::Prebatched,
+        seed: 1,
+        ..SimConfig::default()
+    };
+    let mut rows = Vec::new();
+    let runs: Vec<Box<dyn Scheduler>> = vec![Box::new(Elsa::default()), Box::new(Fifs)];
+    for mut sched in runs {
+        if !args.json {
+            eprintln!("{} requests with {}...", args.requests, sched.name());
+        }
+        let started = std::time::Instant::now();
+        let r = simulate(&setup, &config, sched.as_mut(), &mut NoObserver)?;
+        let wall = started.elapsed().as_secs_f64();
+        rows.push(SimBenchRow {
+            scheduler: r.scheduler.clone(),
+            requests: r.arrived_total,
+            events: r.events,
+            wall_seconds: wall,
+            requests_per_second: r.arrived_total as f64 / wall,
+            slo_attainment: r.slo_attainment,
+            peak_rss_mib: peak_rss_mib(),
+        });
+    }
+    if args.json {
+        print_json(&rows)?;
+        return Ok(Outcome::Yes);
+    }
+    let mut t = Table::new(&[
+        "scheduler",
+        ">requests",
+        ">events",
+        ">wall s",
+        ">requests/s",
+        ">SLO met",
+        ">peak RSS MiB",
+    ]);
+    for r in &rows {
+        t.row(vec![
+            r.scheduler.clone(),
+            r.requests.to_string(),
+            r.events.to_string(),
+            format!("{:.2}", r.wall_seconds),
+            format!("{:.2} M", r.requests_per_second / 1e6),
+            format!("{:.2}%", 100.0 * r.slo_attainment),
+            r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}")),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "\n56 queues (8 x A100-80GB as 7 x 1g.10gb), ResNet-50, queries of 1-32 samples, 80% load, one core."
+    );
+    Ok(Outcome::Yes)
 }
 
 /// The zoo's tables on A100-80GB (MPS up to 3), and `n` models: the zoo's, then variants

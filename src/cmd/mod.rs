@@ -8,6 +8,7 @@ mod layouts;
 mod mig_parted;
 mod models;
 mod profile;
+mod simulate;
 mod solve;
 
 use std::path::PathBuf;
@@ -91,6 +92,12 @@ enum Command {
     /// Run every applicable method on an instance and compare them with the ILP's bound
     #[command(after_help = solve::COMPARE_HELP)]
     Compare(solve::CompareArgs),
+    /// Replay traffic against a plan with a scheduler (FIFS, round robin, least loaded, ELSA)
+    #[command(after_help = simulate::SIMULATE_HELP)]
+    Simulate(simulate::SimulateArgs),
+    /// The largest load at which a plan keeps a target SLO attainment (bisection)
+    #[command(after_help = simulate::PEAK_HELP)]
+    Peak(simulate::PeakArgs),
     /// Benchmarks that print tables (solver time and status as instances grow)
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -167,6 +174,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Compare(a) => solve::run_compare(&env, a),
         Command::Instance(c) => instance::run(&env, c),
         Command::Bench(c) => bench::run(&env, c),
+        Command::Simulate(a) => simulate::run_simulate(&env, a),
+        Command::Peak(a) => simulate::run_peak(&env, a),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

@@ -8,6 +8,7 @@ mod layouts;
 mod mig_parted;
 mod models;
 mod profile;
+mod simulate;
 mod solve;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,9 @@ fn help_and_version() {
         "solve",
         "compare",
         "instance",
+        "simulate",
+        "peak",
+        "bench",
     ] {
         assert!(r.stdout.contains(sub), "{sub}");
         let h = expect(&[sub, "--help"], 0);

@@ -64,7 +64,7 @@ fn bad_tables_exit_2_naming_file_line_and_column() {
         (
             "ext.txt",
             TABLE.to_string(),
-            "a profile table ends in .csv or .parquet",
+            "a table file ends in .csv or .parquet",
         ),
     ];
     for (name, text, msg) in cases {

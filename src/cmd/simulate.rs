@@ -1,0 +1,785 @@
+//! `migsched simulate` and `migsched peak`: replay traffic against a plan.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use migsched_core::{Instance, Plan, ProfileCounts, place};
+use migsched_sim::schedulers::{Elsa, Fifs, LeastLoaded, RoundRobin};
+use migsched_sim::{
+    Arrival, NoObserver, Noise, Observer, QueryBatch, Scheduler, ServingMode, SimConfig, SimReport,
+    SimSetup, Stop, WorkloadOptions, parse_trace_csv, simulate,
+};
+use serde::Serialize;
+
+use super::solve::load_instance;
+use super::{Env, Outcome};
+use crate::observe::{Both, RequestLog, TraceWriter, trace_header};
+use crate::output::{Table, print_json, read_text, write_atomic};
+use crate::tables::{ColumnData, write_table};
+
+pub const SIMULATE_HELP: &str = "\
+Replays traffic against a plan (the JSON of `migsched solve -o`, or a TOML list of servers) and
+reports, per model and overall, SLO attainment, goodput, throughput and latency percentiles.
+Models with a batch_distribution send pre-batched queries (PARIS/ELSA); the others send
+single-sample requests batched per instance by a dynamic batcher (--max-queue-delay-ms).
+
+Specs: --arrival poisson | gamma:CV | onoff:ON_S:OFF_S; --query-batch one | fixed:B |
+lognormal:MU:SIGMA:MIN:MAX; --noise none | exp | lognormal:CV. --replay FILE replays a CSV
+(timestamp in seconds, model, batch) instead of generating arrivals.
+
+Exit codes: 0 the run finished; 2 unusable input. Same inputs and seed give the same report
+(wall_seconds and sim_requests_per_second aside).
+
+Examples:
+  migsched solve datasets/instances/paris.toml --objective paris -o plan.json
+  migsched simulate datasets/instances/paris.toml --plan plan.json --scheduler elsa --duration 30
+  migsched simulate datasets/instances/small.toml --plan plan.json --load 1.2 --json --trace t.jsonl
+  migsched simulate i.toml --plan plan.json --requests 1000000 --requests-log r.parquet";
+
+pub const PEAK_HELP: &str = "\
+Finds by bisection the largest load factor at which SLO attainment stays at or above the
+target (gpulet's and PARIS's peak-throughput metric). Each step is one simulation with the
+same seed; progress goes to stderr.
+
+Examples:
+  migsched peak datasets/instances/paris.toml --plan plan.json --scheduler elsa --target 0.99
+  migsched peak i.toml --plan plan.json --scheduler fifs --duration 10 --json";
+
+/// Schedulers on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SchedulerArg {
+    /// First idle instance, FIFO (central queue per model)
+    Fifs,
+    /// Instances in turn
+    RoundRobin,
+    /// Earliest predicted completion
+    LeastLoaded,
+    /// PARIS's elastic scheduler: smallest partition that meets the deadline
+    Elsa,
+}
+
+/// Serving modes on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ModeArg {
+    /// Pre-batched when models have batch distributions, else dynamic batching
+    Auto,
+    /// Queries arrive batched and run as they are
+    Prebatched,
+    /// A dynamic batcher per instance
+    Dynamic,
+}
+
+/// Options of a simulation shared by `simulate` and `peak`.
+#[derive(Debug, Args, Clone)]
+pub struct SimArgs {
+    /// The instance file (TOML): models, SLOs, rates, profiles
+    instance: PathBuf,
+    /// The plan: JSON from `migsched solve -o`, or a TOML list of [[servers]]
+    #[arg(long)]
+    plan: PathBuf,
+    /// Scheduler
+    #[arg(long, value_enum, default_value = "fifs")]
+    scheduler: SchedulerArg,
+    /// ELSA's α (weight of the predicted completion against the slack)
+    #[arg(long, default_value_t = 1.0)]
+    alpha: f64,
+    /// ELSA's β (weight of the request's own service time)
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
+    /// Simulated seconds of arrivals
+    #[arg(long, default_value_t = 60.0, conflicts_with = "requests")]
+    duration: f64,
+    /// Simulate this many requests (then serve what is left) instead of a duration
+    #[arg(long)]
+    requests: Option<u64>,
+    /// After the duration, serve the requests still in flight
+    #[arg(long)]
+    drain: bool,
+    /// Factor on every model's rate
+    #[arg(long, default_value_t = 1.0)]
+    load: f64,
+    /// Seed of every random stream
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Serving mode
+    #[arg(long, value_enum, default_value = "auto")]
+    mode: ModeArg,
+    /// Dynamic batching: most time a request waits for a fuller batch, ms
+    #[arg(long, default_value_t = 0.0)]
+    max_queue_delay_ms: f64,
+    /// Arrival process
+    #[arg(long, default_value = "poisson")]
+    arrival: String,
+    /// Batch each query carries (default: the instance's distribution, or one)
+    #[arg(long)]
+    query_batch: Option<String>,
+    /// Replay this workload CSV instead of generating arrivals
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Service-time noise
+    #[arg(long, default_value = "none")]
+    noise: String,
+    /// Drop requests whose deadline passed before they could start (counted as misses)
+    #[arg(long)]
+    drop_expired: bool,
+    /// Seconds at the start not counted in the metrics
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    sim: SimArgs,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+    /// Write the event trace (JSON lines) here
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Write one row per request (.csv or .parquet) here
+    #[arg(long, value_name = "FILE")]
+    requests_log: Option<PathBuf>,
+    /// Write per-second counts per model (.csv or .parquet) here
+    #[arg(long, value_name = "FILE")]
+    time_series: Option<PathBuf>,
+    /// Write the JSON report here as well
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PeakArgs {
+    #[command(flatten)]
+    sim: SimArgs,
+    /// SLO attainment to keep
+    #[arg(long, default_value_t = 0.99)]
+    target: f64,
+    /// Stop when the bracket is this narrow (relative)
+    #[arg(long, default_value_t = 0.01)]
+    tolerance: f64,
+    /// Largest load factor tried
+    #[arg(long, default_value_t = 64.0)]
+    max_load: f64,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_arrival(s: &str) -> Result<Arrival> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let num = |p: &str, what: &str| -> Result<f64> {
+        p.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .with_context(|| format!("--arrival {s}: {what} '{p}' is not a positive number"))
+    };
+    Ok(match parts.as_slice() {
+        ["poisson"] => Arrival::Poisson,
+        ["gamma", cv] => Arrival::Gamma { cv: num(cv, "CV")? },
+        ["onoff", on, off] => Arrival::OnOff {
+            on_s: num(on, "ON_S")?,
+            off_s: num(off, "OFF_S")?,
+        },
+        _ => bail!("--arrival '{s}' is not poisson, gamma:CV or onoff:ON_S:OFF_S"),
+    })
+}
+
+fn parse_query_batch(s: &str) -> Result<QueryBatch> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let int = |p: &str| -> Result<u32> {
+        p.parse::<u32>()
+            .ok()
+            .filter(|&b| b >= 1)
+            .with_context(|| format!("--query-batch {s}: '{p}' is not a batch ≥ 1"))
+    };
+    let float = |p: &str| -> Result<f64> {
+        p.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .with_context(|| format!("--query-batch {s}: '{p}' is not a number"))
+    };
+    Ok(match parts.as_slice() {
+        ["one"] => QueryBatch::One,
+        ["fixed", b] => QueryBatch::Fixed { batch: int(b)? },
+        ["lognormal", mu, sigma, min, max] => {
+            let (min, max) = (int(min)?, int(max)?);
+            if min > max {
+                bail!("--query-batch {s}: MIN {min} is above MAX {max}");
+            }
+            QueryBatch::LogNormal {
+                mu: float(mu)?,
+                sigma: float(sigma)?.abs(),
+                min,
+                max,
+            }
+        }
+        _ => bail!("--query-batch '{s}' is not one, fixed:B or lognormal:MU:SIGMA:MIN:MAX"),
+    })
+}
+
+fn parse_noise(s: &str) -> Result<Noise> {
+    Ok(match s.split(':').collect::<Vec<_>>().as_slice() {
+        ["none"] => Noise::None,
+        ["exp"] => Noise::Exponential,
+        ["lognormal", cv] => Noise::LogNormal {
+            cv: cv
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .with_context(|| format!("--noise {s}: CV '{cv}' is not a positive number"))?,
+        },
+        _ => bail!("--noise '{s}' is not none, exp or lognormal:CV"),
+    })
+}
+
+/// The scheduler a command line asks for.
+pub fn make_scheduler(kind: SchedulerArg, alpha: f64, beta: f64) -> Result<Box<dyn Scheduler>> {
+    if !(alpha.is_finite() && alpha > 0.0 && beta.is_finite() && beta >= 0.0) {
+        bail!("--alpha must be positive and --beta non-negative (got {alpha}, {beta})");
+    }
+    Ok(match kind {
+        SchedulerArg::Fifs => Box::new(Fifs),
+        SchedulerArg::RoundRobin => Box::new(RoundRobin::default()),
+        SchedulerArg::LeastLoaded => Box::new(LeastLoaded),
+        SchedulerArg::Elsa => Box::new(Elsa::new(alpha, beta)),
+    })
+}
+
+/// Reads a plan: JSON from `solve -o`, or a TOML list of servers packed onto GPUs.
+pub fn load_plan(env: &Env, path: &Path, instance: &Instance) -> Result<Plan> {
+    let text = read_text(path, "plan")?;
+    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+        return plan_from_servers(env, &text, path, instance);
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a migsched plan: {e}", path.display()))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerList {
+    servers: Vec<ServerEntry>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerEntry {
+    gpu: String,
+    profile: String,
+    model: String,
+    #[serde(default = "one")]
+    count: u32,
+    #[serde(default = "one")]
+    procs: u32,
+    #[serde(default = "one")]
+    max_batch: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// An explicit list of servers as a plan: each entry's instances packed first-fit onto GPUs
+/// of its type (legal placements found by the layout engine).
+fn plan_from_servers(env: &Env, text: &str, path: &Path, instance: &Instance) -> Result<Plan> {
+    let list: ServerList = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    if list.servers.is_empty() {
+        bail!("{}: no [[servers]]", path.display());
+    }
+    struct Gpu {
+        gpu: std::sync::Arc<migsched_core::GpuType>,
+        items: Vec<(migsched_core::ProfileIndex, usize)>,
+    }
+    let mut gpus: Vec<Gpu> = Vec::new();
+    for (k, s) in list.servers.iter().enumerate() {
+        let gpu = env
+            .gpu(&s.gpu)
+            .with_context(|| format!("{}: servers[{k}].gpu", path.display()))?;
+        let p = gpu
+            .profile_by_name(&s.profile)
+            .with_context(|| format!("{}: servers[{k}].profile", path.display()))?;
+        if instance.model(&s.model.to_ascii_lowercase()).is_none() {
+            bail!(
+                "{}: servers[{k}].model: '{}' is not a model of the instance",
+                path.display(),
+                s.model
+            );
+        }
+        if s.procs == 0 || s.max_batch == 0 {
+            bail!(
+                "{}: servers[{k}]: procs and max_batch must be at least 1",
+                path.display()
+            );
+        }
+        for _ in 0..s.count {
+            let fits = |g: &Gpu| {
+                let mut c = ProfileCounts::new();
+                for &(q, _) in &g.items {
+                    c.add(q, 1);
+                }
+                c.add(p, 1);
+                g.gpu.id() == gpu.id() && place(&g.gpu, &[], &c, instance.serving.driver).is_ok()
+            };
+            match gpus.iter_mut().find(|g| fits(g)) {
+                Some(g) => g.items.push((p, k)),
+                None => gpus.push(Gpu {
+                    gpu: gpu.clone(),
+                    items: vec![(p, k)],
+                }),
+            }
+        }
+    }
+    let mut plan_gpus = Vec::new();
+    for (index, g) in gpus.iter().enumerate() {
+        let mut counts = ProfileCounts::new();
+        for &(q, _) in &g.items {
+            counts.add(q, 1);
+        }
+        let layout = place(&g.gpu, &[], &counts, instance.serving.driver)?;
+        let mut left = g.items.clone();
+        let instances = layout
+            .instances()
+            .map(|(pl, prof)| {
+                let k = left
+                    .iter()
+                    .position(|&(q, _)| q == pl.profile)
+                    .map(|i| left.remove(i).1)
+                    .expect("placed from the items");
+                let s = &list.servers[k];
+                migsched_core::PlanInstance {
+                    profile: prof.name().to_string(),
+                    start: pl.start,
+                    model: Some(s.model.to_ascii_lowercase()),
+                    batch: Some(s.max_batch),
+                    procs: Some(s.procs),
+                    latency_ms: None,
+                    throughput_rps: None,
+                }
+            })
+            .collect();
+        plan_gpus.push(migsched_core::PlanGpu {
+            index: index as u32,
+            gpu: g.gpu.id().to_string(),
+            layout: layout.text(),
+            instances,
+        });
+    }
+    Ok(Plan {
+        format: migsched_core::PLAN_FORMAT.to_string(),
+        instance: instance.name.clone(),
+        method: "servers".into(),
+        objective: "none".into(),
+        gpus_used: plan_gpus.len() as u32,
+        gpus: plan_gpus,
+        models: Vec::new(),
+        cost: 0.0,
+    })
+}
+
+/// Everything a run needs, from the command line.
+pub struct Prepared {
+    /// The simulation setup.
+    pub setup: SimSetup,
+    /// Options (the load is set per run by `peak`).
+    pub config: SimConfig,
+}
+
+impl SimArgs {
+    /// Loads the instance, plan and tables and builds the setup and options.
+    pub fn prepare(&self, env: &Env, time_series: bool) -> Result<Prepared> {
+        let instance = load_instance(&env.catalog, &self.instance)?;
+        let table = crate::profiles::for_instance(env, &instance, &self.instance)?;
+        let plan = load_plan(env, &self.plan, &instance)?;
+        let workload = WorkloadOptions {
+            arrival: parse_arrival(&self.arrival)?,
+            batch: self
+                .query_batch
+                .as_deref()
+                .map(parse_query_batch)
+                .transpose()?,
+        };
+        let mut setup = SimSetup::from_plan(&env.catalog, &plan, &instance, &table, &workload)
+            .with_context(|| format!("simulating plan '{}'", self.plan.display()))?;
+        if let Some(r) = &self.replay {
+            let text = read_text(r, "workload trace")?;
+            let trace = parse_trace_csv(&text, &r.display().to_string())?;
+            setup = setup.with_replay(&trace)?;
+        }
+        let prebatched = match self.mode {
+            ModeArg::Prebatched => true,
+            ModeArg::Dynamic => false,
+            ModeArg::Auto => {
+                setup
+                    .models
+                    .iter()
+                    .any(|m| !matches!(m.batch, QueryBatch::One))
+                    || self.replay.is_some()
+            }
+        };
+        if !(self.max_queue_delay_ms.is_finite() && self.max_queue_delay_ms >= 0.0) {
+            bail!(
+                "--max-queue-delay-ms {} is not a non-negative number",
+                self.max_queue_delay_ms
+            );
+        }
+        if !(self.duration.is_finite() && self.duration > 0.0) {
+            bail!(
+                "--duration {} is not a positive number of seconds",
+                self.duration
+            );
+        }
+        if !(self.warmup.is_finite() && self.warmup >= 0.0) {
+            bail!(
+                "--warmup {} is not a non-negative number of seconds",
+                self.warmup
+            );
+        }
+        let config = SimConfig {
+            stop: match self.requests {
+                Some(n) => Stop::Requests { n },
+                None => Stop::Duration {
+                    ns: (self.duration * 1e9).round() as u64,
+                    drain: self.drain,
+                },
+            },
+            load: self.load,
+            seed: self.seed,
+            mode: if prebatched {
+                ServingMode::Prebatched
+            } else {
+                ServingMode::Dynamic {
+                    max_queue_delay_ns: (self.max_queue_delay_ms * 1e6).round() as u64,
+                }
+            },
+            drop_expired: self.drop_expired,
+            noise: parse_noise(&self.noise)?,
+            warmup_ns: (self.warmup * 1e9).round() as u64,
+            time_series,
+        };
+        Ok(Prepared { setup, config })
+    }
+}
+
+#[derive(Serialize)]
+struct SimulateJson<'a> {
+    #[serde(flatten)]
+    report: &'a SimReport,
+    wall_seconds: f64,
+    sim_requests_per_second: f64,
+}
+
+pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
+    let p = args.sim.prepare(env, args.time_series.is_some())?;
+    let mut scheduler = make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta)?;
+    let mut trace = args
+        .trace
+        .as_deref()
+        .map(|t| TraceWriter::create(t, &p.setup))
+        .transpose()?;
+    let mut log = args.requests_log.as_ref().map(|_| RequestLog::default());
+    let started = Instant::now();
+    let report = {
+        let mut observers: Vec<&mut dyn Observer> = Vec::new();
+        if let Some(t) = trace.as_mut() {
+            observers.push(t);
+        }
+        if let Some(l) = log.as_mut() {
+            observers.push(l);
+        }
+        if observers.is_empty() {
+            simulate(&p.setup, &p.config, scheduler.as_mut(), &mut NoObserver)?
+        } else {
+            simulate(
+                &p.setup,
+                &p.config,
+                scheduler.as_mut(),
+                &mut Both(observers),
+            )?
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+    if let (Some(t), Some(path)) = (trace, &args.trace) {
+        t.finish(trace_header(&p.setup, &report))
+            .with_context(|| format!("writing the trace '{}'", path.display()))?;
+    }
+    let names: Vec<String> = p.setup.models.iter().map(|m| m.name.clone()).collect();
+    if let (Some(l), Some(path)) = (log, &args.requests_log) {
+        l.write(path, &names, report.end_ns)?;
+    }
+    if let Some(path) = &args.time_series {
+        write_series(path, &report)?;
+    }
+    let json = SimulateJson {
+        report: &report,
+        wall_seconds: wall,
+        sim_requests_per_second: report.arrived_total as f64 / wall.max(1e-9),
+    };
+    if let Some(path) = &args.report {
+        let mut text = serde_json::to_string_pretty(&report).context("encoding the report")?;
+        text.push('\n');
+        write_atomic(path, &text)?;
+    }
+    if args.json {
+        print_json(&json)?;
+    } else {
+        print_report(&report, wall);
+    }
+    Ok(Outcome::Yes)
+}
+
+fn write_series(path: &Path, report: &SimReport) -> Result<()> {
+    let rows: Vec<(&str, &migsched_sim::SeriesPoint)> = report
+        .per_model
+        .iter()
+        .flat_map(|m| {
+            m.time_series
+                .iter()
+                .flatten()
+                .map(move |p| (m.model.as_str(), p))
+        })
+        .collect();
+    write_table(
+        path,
+        &[
+            (
+                "model",
+                ColumnData::Str(rows.iter().map(|r| r.0.to_string()).collect()),
+            ),
+            (
+                "second",
+                ColumnData::U64(rows.iter().map(|r| r.1.second).collect()),
+            ),
+            (
+                "arrived",
+                ColumnData::U64(rows.iter().map(|r| r.1.arrived).collect()),
+            ),
+            (
+                "completed",
+                ColumnData::U64(rows.iter().map(|r| r.1.completed).collect()),
+            ),
+            (
+                "slo_met",
+                ColumnData::U64(rows.iter().map(|r| r.1.slo_met).collect()),
+            ),
+            (
+                "dropped",
+                ColumnData::U64(rows.iter().map(|r| r.1.dropped).collect()),
+            ),
+        ],
+    )
+}
+
+fn print_report(r: &SimReport, wall: f64) {
+    let params: Vec<String> = r
+        .parameters
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    println!(
+        "scheduler {}{} · load {} · seed {} · {:.1} s simulated in {:.2} s ({:.2} M requests/s)",
+        r.scheduler,
+        if params.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", params.join(", "))
+        },
+        r.load,
+        r.seed,
+        r.duration_s,
+        wall,
+        r.arrived_total as f64 / wall.max(1e-9) / 1e6
+    );
+    println!(
+        "requests {}  completed {}  dropped {}  in flight {}  SLO attainment {:.2}%  goodput {:.1}/s  throughput {:.1}/s",
+        r.requests,
+        r.completed,
+        r.dropped,
+        r.in_flight,
+        100.0 * r.slo_attainment,
+        r.goodput_rps,
+        r.throughput_rps
+    );
+    println!(
+        "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  (queueing p99 {:.2})",
+        r.latency_ms.p50,
+        r.latency_ms.p90,
+        r.latency_ms.p99,
+        r.latency_ms.p999,
+        r.latency_ms.max,
+        r.queue_ms.p99
+    );
+    println!();
+    let mut t = Table::new(&[
+        "model",
+        ">SLO ms",
+        ">rate/s",
+        ">requests",
+        ">SLO met",
+        ">p50 ms",
+        ">p99 ms",
+        ">goodput/s",
+        ">dropped",
+    ]);
+    for m in &r.per_model {
+        t.row(vec![
+            m.model.clone(),
+            format!("{}", m.slo_ms),
+            format!("{:.1}", m.rate_rps),
+            m.requests.to_string(),
+            format!("{:.2}%", 100.0 * m.slo_attainment),
+            format!("{:.2}", m.latency_ms.p50),
+            format!("{:.2}", m.latency_ms.p99),
+            format!("{:.1}", m.goodput_rps),
+            m.dropped.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    println!();
+    let mut t = Table::new(&[
+        ">inst",
+        ">GPU",
+        "profile",
+        "model",
+        ">slots",
+        ">batches",
+        ">mean batch",
+        ">utilization",
+    ]);
+    for i in &r.per_instance {
+        t.row(vec![
+            i.instance.to_string(),
+            i.gpu.to_string(),
+            format!("{}@{}", i.profile, i.start),
+            i.model.clone(),
+            i.slots.to_string(),
+            i.batches.to_string(),
+            format!("{:.2}", i.mean_batch),
+            format!("{:.1}%", 100.0 * i.utilization),
+        ]);
+    }
+    print!("{}", t.render());
+}
+
+#[derive(Serialize)]
+struct PeakStep {
+    load: f64,
+    slo_attainment: f64,
+    meets_target: bool,
+}
+
+#[derive(Serialize)]
+struct PeakJson<'a> {
+    scheduler: &'a str,
+    target: f64,
+    peak_load: f64,
+    steps: &'a [PeakStep],
+    report_at_peak: Option<&'a SimReport>,
+}
+
+pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
+    if !(args.target > 0.0 && args.target <= 1.0) {
+        bail!("--target {} is not in (0, 1]", args.target);
+    }
+    if !(args.tolerance > 0.0 && args.tolerance < 1.0 && args.max_load > 0.0) {
+        bail!("--tolerance must be in (0, 1) and --max-load positive");
+    }
+    let base = args.sim.prepare(env, false)?;
+    let mut steps: Vec<PeakStep> = Vec::new();
+    let mut best: Option<(f64, SimReport)> = None;
+    let eval = |load: f64, steps: &mut Vec<PeakStep>| -> Result<(bool, SimReport)> {
+        let mut scheduler = make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta)?;
+        let config = SimConfig {
+            load,
+            ..base.config.clone()
+        };
+        let r = simulate(&base.setup, &config, scheduler.as_mut(), &mut NoObserver)?;
+        let ok = r.slo_attainment >= args.target;
+        eprintln!(
+            "load {load:.4}: SLO attainment {:.3}% {}",
+            100.0 * r.slo_attainment,
+            if ok { "meets" } else { "misses" }
+        );
+        steps.push(PeakStep {
+            load,
+            slo_attainment: r.slo_attainment,
+            meets_target: ok,
+        });
+        Ok((ok, r))
+    };
+    // Bracket: double from 1 (or halve) until the target flips.
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    let (ok, r) = eval(1.0, &mut steps)?;
+    if ok {
+        best = Some((1.0, r));
+        lo = 1.0;
+        loop {
+            hi = (lo * 2.0).min(args.max_load);
+            if hi <= lo {
+                break;
+            }
+            let (ok, r) = eval(hi, &mut steps)?;
+            if !ok {
+                break;
+            }
+            best = Some((hi, r));
+            lo = hi;
+            if hi >= args.max_load {
+                break;
+            }
+        }
+    } else {
+        while hi > 1e-4 {
+            lo = hi / 2.0;
+            let (ok, r) = eval(lo, &mut steps)?;
+            if ok {
+                best = Some((lo, r));
+                break;
+            }
+            hi = lo;
+        }
+    }
+    if best.is_some() && lo < hi {
+        while (hi - lo) > args.tolerance * lo {
+            let mid = 0.5 * (lo + hi);
+            let (ok, r) = eval(mid, &mut steps)?;
+            if ok {
+                lo = mid;
+                best = Some((mid, r));
+            } else {
+                hi = mid;
+            }
+        }
+    }
+    let peak = best.as_ref().map_or(0.0, |b| b.0);
+    let scheduler = make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta)?;
+    if args.json {
+        print_json(&PeakJson {
+            scheduler: scheduler.name(),
+            target: args.target,
+            peak_load: peak,
+            steps: &steps,
+            report_at_peak: best.as_ref().map(|b| &b.1),
+        })?;
+    } else if let Some((load, r)) = &best {
+        println!(
+            "peak load {:.4} (target SLO attainment {:.1}%, scheduler {}): {:.1} requests/s at {:.2}% attainment, p99 {:.2} ms",
+            load,
+            100.0 * args.target,
+            scheduler.name(),
+            r.throughput_rps,
+            100.0 * r.slo_attainment,
+            r.latency_ms.p99
+        );
+    } else {
+        println!(
+            "no load down to 0.0001 reaches SLO attainment {:.1}% with {}",
+            100.0 * args.target,
+            scheduler.name()
+        );
+    }
+    Ok(Outcome::from_ok(best.is_some()))
+}

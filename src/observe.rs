@@ -1,0 +1,334 @@
+//! Observers of a simulation that write files: the JSON-lines event trace and the
+//! per-request log.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
+use migsched_sim::{Observed, Observer, SimSetup};
+
+use crate::tables::{ColumnData, write_table};
+
+/// Writes events to a temporary file as they come; `finish` writes the header (which needs
+/// the end time) and the events into the final file, atomically.
+pub struct TraceWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+    models: Vec<String>,
+    error: Option<std::io::Error>,
+}
+
+impl TraceWriter {
+    /// Opens the temporary events file beside `path`.
+    pub fn create(path: &Path, setup: &SimSetup) -> Result<TraceWriter> {
+        let mut tmp = crate::output::temp_path(path)?;
+        tmp.set_extension("events");
+        let file = File::create(&tmp).with_context(|| format!("writing '{}'", tmp.display()))?;
+        Ok(TraceWriter {
+            path: path.to_path_buf(),
+            tmp,
+            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            models: setup.models.iter().map(|m| m.name.clone()).collect(),
+            error: None,
+        })
+    }
+
+    fn write(&mut self, e: &TraceEvent) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(out) = &mut self.out {
+            let r = serde_json::to_writer(&mut *out, e)
+                .map_err(std::io::Error::other)
+                .and_then(|_| out.write_all(b"\n"));
+            if let Err(err) = r {
+                self.error = Some(err);
+            }
+        }
+    }
+
+    /// Writes the final trace: header, then every event.
+    pub fn finish(mut self, header: TraceHeader) -> Result<()> {
+        let result = (|| -> Result<()> {
+            if let Some(e) = self.error.take() {
+                return Err(e).with_context(|| format!("writing '{}'", self.tmp.display()));
+            }
+            let mut events = self.out.take().expect("finished once");
+            events
+                .flush()
+                .with_context(|| format!("writing '{}'", self.tmp.display()))?;
+            drop(events);
+            let final_tmp = crate::output::temp_path(&self.path)?;
+            let mut out = BufWriter::new(
+                File::create(&final_tmp)
+                    .with_context(|| format!("writing '{}'", final_tmp.display()))?,
+            );
+            serde_json::to_writer(&mut out, &header).context("encoding the trace header")?;
+            out.write_all(b"\n")?;
+            let reader = BufReader::new(
+                File::open(&self.tmp)
+                    .with_context(|| format!("reading '{}'", self.tmp.display()))?,
+            );
+            for line in reader.lines() {
+                out.write_all(line?.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            drop(out);
+            std::fs::rename(&final_tmp, &self.path)
+                .with_context(|| format!("writing '{}'", self.path.display()))
+        })();
+        let _ = std::fs::remove_file(&self.tmp);
+        if result.is_err() {
+            let _ = std::fs::remove_file(crate::output::temp_path(&self.path)?);
+        }
+        result
+    }
+}
+
+impl Drop for TraceWriter {
+    fn drop(&mut self) {
+        // A run that fails before `finish` leaves nothing behind.
+        if self.out.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Observer for TraceWriter {
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn observe(&mut self, event: Observed<'_>) {
+        let e = match event {
+            Observed::Arrival {
+                t,
+                req,
+                model,
+                batch,
+            } => TraceEvent {
+                req: Some(req),
+                model: Some(self.models[model].clone()),
+                batch: Some(batch),
+                ..TraceEvent::new(t, EventKind::Arrival)
+            },
+            Observed::Dispatch {
+                t,
+                req,
+                instance,
+                slack_ns,
+                choices,
+            } => TraceEvent {
+                req: Some(req),
+                instance: Some(instance),
+                slack_ns: Some(slack_ns),
+                choices: (!choices.is_empty()).then(|| choices.to_vec()),
+                ..TraceEvent::new(t, EventKind::Dispatch)
+            },
+            Observed::Start {
+                t,
+                instance,
+                slot,
+                members,
+                batch,
+                service_ns,
+            } => TraceEvent {
+                instance: Some(instance),
+                slot: Some(slot),
+                members: Some(members.to_vec()),
+                batch: Some(batch),
+                service_ns: Some(service_ns),
+                ..TraceEvent::new(t, EventKind::Start)
+            },
+            Observed::Finish {
+                t,
+                instance,
+                slot,
+                members,
+            } => TraceEvent {
+                instance: Some(instance),
+                slot: Some(slot),
+                members: Some(members.to_vec()),
+                ..TraceEvent::new(t, EventKind::Finish)
+            },
+            Observed::Drop { t, req } => TraceEvent {
+                req: Some(req),
+                ..TraceEvent::new(t, EventKind::Drop)
+            },
+        };
+        self.write(&e);
+    }
+}
+
+/// The header of a simulation's trace.
+pub fn trace_header(setup: &SimSetup, report: &migsched_sim::SimReport) -> TraceHeader {
+    TraceHeader {
+        format: TRACE_FORMAT.to_string(),
+        scheduler: report.scheduler.clone(),
+        parameters: report.parameters.clone(),
+        seed: Some(report.seed),
+        duration_ns: report.end_ns,
+        instances: setup
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| TraceInstance {
+                instance: i as u32,
+                gpu: s.gpu,
+                profile: s.profile.clone(),
+                start: s.start,
+                model: setup.models[s.model].name.clone(),
+                slots: s.slots,
+                max_batch: s.max_batch,
+            })
+            .collect(),
+        models: setup
+            .models
+            .iter()
+            .map(|m| TraceModel {
+                model: m.name.clone(),
+                slo_ms: m.slo_ns as f64 / 1e6,
+            })
+            .collect(),
+        work_conserving: report.work_conserving,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    model: usize,
+    batch: u32,
+    arrival: u64,
+    instance: Option<u32>,
+    start: Option<u64>,
+}
+
+/// Collects one row per request (completed, dropped, or still in flight at the end).
+#[derive(Default)]
+pub struct RequestLog {
+    pending: BTreeMap<u64, Pending>,
+    done: Vec<(u64, Pending, u64, &'static str)>,
+}
+
+impl RequestLog {
+    /// Writes the log (CSV or Parquet by extension), requests in id order.
+    pub fn write(mut self, path: &Path, models: &[String], end_ns: u64) -> Result<()> {
+        for (id, p) in std::mem::take(&mut self.pending) {
+            self.done.push((id, p, end_ns, "in-flight"));
+        }
+        self.done.sort_by_key(|d| d.0);
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let d = &self.done;
+        write_table(
+            path,
+            &[
+                ("request", ColumnData::U64(d.iter().map(|r| r.0).collect())),
+                (
+                    "model",
+                    ColumnData::Str(d.iter().map(|r| models[r.1.model].clone()).collect()),
+                ),
+                (
+                    "batch",
+                    ColumnData::U64(d.iter().map(|r| u64::from(r.1.batch)).collect()),
+                ),
+                (
+                    "instance",
+                    ColumnData::Str(
+                        d.iter()
+                            .map(|r| r.1.instance.map_or(String::new(), |i| i.to_string()))
+                            .collect(),
+                    ),
+                ),
+                (
+                    "arrival_ms",
+                    ColumnData::F64(d.iter().map(|r| ms(r.1.arrival)).collect()),
+                ),
+                (
+                    "start_ms",
+                    ColumnData::F64(d.iter().map(|r| r.1.start.map_or(f64::NAN, ms)).collect()),
+                ),
+                (
+                    "end_ms",
+                    ColumnData::F64(d.iter().map(|r| ms(r.2)).collect()),
+                ),
+                (
+                    "latency_ms",
+                    ColumnData::F64(d.iter().map(|r| ms(r.2 - r.1.arrival)).collect()),
+                ),
+                (
+                    "outcome",
+                    ColumnData::Str(d.iter().map(|r| r.3.to_string()).collect()),
+                ),
+            ],
+        )
+    }
+}
+
+impl Observer for RequestLog {
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn observe(&mut self, event: Observed<'_>) {
+        match event {
+            Observed::Arrival {
+                t,
+                req,
+                model,
+                batch,
+            } => {
+                self.pending.insert(
+                    req,
+                    Pending {
+                        model,
+                        batch,
+                        arrival: t,
+                        instance: None,
+                        start: None,
+                    },
+                );
+            }
+            Observed::Dispatch { req, instance, .. } => {
+                if let Some(p) = self.pending.get_mut(&req) {
+                    p.instance = Some(instance);
+                }
+            }
+            Observed::Start { t, members, .. } => {
+                for m in members {
+                    if let Some(p) = self.pending.get_mut(m) {
+                        p.start = Some(t);
+                    }
+                }
+            }
+            Observed::Finish { t, members, .. } => {
+                for m in members {
+                    if let Some(p) = self.pending.remove(m) {
+                        self.done.push((*m, p, t, "completed"));
+                    }
+                }
+            }
+            Observed::Drop { t, req } => {
+                if let Some(p) = self.pending.remove(&req) {
+                    self.done.push((req, p, t, "dropped"));
+                }
+            }
+        }
+    }
+}
+
+/// Several observers as one.
+pub struct Both<'a>(pub Vec<&'a mut dyn Observer>);
+
+impl Observer for Both<'_> {
+    fn enabled(&self) -> bool {
+        self.0.iter().any(|o| o.enabled())
+    }
+    fn observe(&mut self, event: Observed<'_>) {
+        for o in self.0.iter_mut() {
+            o.observe(event);
+        }
+    }
+}
