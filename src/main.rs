@@ -3,9 +3,10 @@
 //! Exit codes, the same for every command: 0 success; 1 the answer is "no" (an illegal
 //! layout, an unplaceable config, differences found); 2 unusable input or usage.
 
+#[macro_use]
+mod output;
 mod cmd;
 mod observe;
-mod output;
 mod profiles;
 mod tables;
 

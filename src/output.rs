@@ -8,6 +8,30 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+/// Writes formatted text to stdout; when the reader has gone away (`migsched ... | head`),
+/// exits quietly as a pipeline expects instead of panicking.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `print!` through [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`write_stdout`].
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 /// A text table with a header row; columns are padded to their widest cell.
 pub struct Table {
     headers: Vec<String>,
@@ -70,8 +94,7 @@ impl Table {
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("encoding JSON output")?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").context("writing to stdout")?;
+    write_stdout(format_args!("{text}\n"));
     Ok(())
 }
 

@@ -226,8 +226,8 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
             r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}")),
         ]);
     }
-    print!("{}", t.render());
-    println!(
+    out!("{}", t.render());
+    outln!(
         "\n56 queues (8 x A100-80GB as 7 x 1g.10gb), ResNet-50, queries of 1-32 samples, 80% load, one core."
     );
     Ok(Outcome::Yes)
@@ -390,6 +390,6 @@ fn solver(env: &Env, args: SolverBenchArgs) -> Result<Outcome> {
             format!("{:.3}", r.solve_seconds),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
     Ok(Outcome::Yes)
 }

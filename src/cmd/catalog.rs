@@ -57,7 +57,7 @@ pub fn run(env: &Env, command: CatalogCommand) -> Result<Outcome> {
     match command {
         CatalogCommand::Diff(a) => diff(env, a),
         CatalogCommand::Toml => {
-            print!("{}", migsched_core::catalog::BUILTIN_TOML);
+            out!("{}", migsched_core::catalog::BUILTIN_TOML);
             Ok(Outcome::Yes)
         }
     }
@@ -86,12 +86,12 @@ fn diff(env: &Env, args: DiffArgs) -> Result<Outcome> {
             .map(|r| r.gpu)
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        println!(
+        outln!(
             "the catalog matches: {} profiles of {gpu} agree on {n} GPU(s)",
             gpu.profiles().len()
         );
     } else {
-        println!(
+        outln!(
             "{} differences between the catalog and the GPU output for {gpu}:",
             diffs.len()
         );
@@ -105,7 +105,7 @@ fn diff(env: &Env, args: DiffArgs) -> Result<Outcome> {
                 d.device.clone(),
             ]);
         }
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(Outcome::from_ok(diffs.is_empty()))
 }

@@ -58,7 +58,7 @@ fn list(env: &Env, json: bool) -> Result<Outcome> {
             names.join(" "),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
     let unconfirmed: Vec<&str> = env
         .catalog
         .gpus()
@@ -67,7 +67,7 @@ fn list(env: &Env, json: bool) -> Result<Outcome> {
         .map(|g| g.id())
         .collect();
     if !unconfirmed.is_empty() {
-        println!(
+        outln!(
             "\nSome figures of {} are not confirmed on hardware: `migsched gpus ID` says which, and\n\
              `migsched catalog diff` checks a real GPU.",
             unconfirmed.join(", ")
@@ -94,11 +94,11 @@ fn show(g: &std::sync::Arc<GpuType>, json: bool) -> Result<Outcome> {
         })?;
         return Ok(Outcome::Yes);
     }
-    println!("{} ({})", g.name(), g.id());
+    outln!("{} ({})", g.name(), g.id());
     if !g.aliases().is_empty() {
-        println!("  also known as: {}", g.aliases().join(", "));
+        outln!("  also known as: {}", g.aliases().join(", "));
     }
-    println!(
+    outln!(
         "  {} compute slices (GPCs), {} memory slices, {} SMs, {} GiB",
         g.compute_slices(),
         g.memory_slices(),
@@ -111,10 +111,10 @@ fn show(g: &std::sync::Arc<GpuType>, json: bool) -> Result<Outcome> {
             .iter()
             .map(|id| format!("0x{id:04X}"))
             .collect();
-        println!("  PCI device ids: {}", ids.join(", "));
+        outln!("  PCI device ids: {}", ids.join(", "));
     }
-    println!("  legal layouts: {legal} ({maximal} maximal, all profiles, driver R510+)");
-    println!();
+    outln!("  legal layouts: {legal} ({maximal} maximal, all profiles, driver R510+)");
+    outln!();
     let mut t = Table::new(&[
         "profile",
         ">id",
@@ -141,10 +141,10 @@ fn show(g: &std::sync::Arc<GpuType>, json: bool) -> Result<Outcome> {
                 .join(","),
         ]);
     }
-    print!("{}", t.render());
-    println!("\nsource: {}", g.source());
+    out!("{}", t.render());
+    outln!("\nsource: {}", g.source());
     for u in g.unconfirmed() {
-        println!("not confirmed on hardware: {u}");
+        outln!("not confirmed on hardware: {u}");
     }
     Ok(Outcome::Yes)
 }

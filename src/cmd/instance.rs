@@ -181,7 +181,7 @@ fn import_parvagpu(env: &Env, args: ParvaArgs) -> Result<Outcome> {
         write_profile_table(&out_dir.join(format!("{stem}.profiles.csv")), t)?;
     }
     write_atomic(&args.output, &text)?;
-    println!(
+    outln!(
         "wrote {} ({} models, {} x {}){}",
         args.output.display(),
         instance.models.len(),

@@ -113,10 +113,10 @@ pub fn run_layouts(env: &Env, args: LayoutsArgs) -> Result<Outcome> {
         return Ok(Outcome::Yes);
     }
     if args.count {
-        println!("{}", layouts.len());
+        outln!("{}", layouts.len());
         return Ok(Outcome::Yes);
     }
-    println!(
+    outln!(
         "{} {} layouts of {}, profiles {}, driver {}:",
         layouts.len(),
         if args.maximal { "maximal" } else { "legal" },
@@ -140,7 +140,7 @@ pub fn run_layouts(env: &Env, args: LayoutsArgs) -> Result<Outcome> {
             slice_map(l),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
     Ok(Outcome::Yes)
 }
 
@@ -233,10 +233,10 @@ pub fn run_check(env: &Env, args: CheckArgs) -> Result<Outcome> {
                     layout: &layout,
                 })?;
             } else {
-                println!("legal on {gpu}: {layout}");
-                println!("  {}", slice_map(&layout));
+                outln!("legal on {gpu}: {layout}");
+                outln!("  {}", slice_map(&layout));
                 let memory_gib: f64 = layout.instances().map(|(_, p)| p.memory_gib()).sum();
-                println!(
+                outln!(
                     "  {}/{} compute slices, {}/{} memory slices, {} SMs, {:.2} GiB",
                     layout.compute_slices_used(),
                     gpu.compute_slices(),
@@ -246,12 +246,12 @@ pub fn run_check(env: &Env, args: CheckArgs) -> Result<Outcome> {
                     memory_gib
                 );
                 if searched {
-                    println!("  starts chosen by migsched's exhaustive placement search");
+                    outln!("  starts chosen by migsched's exhaustive placement search");
                 }
                 if maximal {
-                    println!("  maximal: no other instance fits");
+                    outln!("  maximal: no other instance fits");
                 } else {
-                    println!("  room for one more of: {}", can_add.join(", "));
+                    outln!("  room for one more of: {}", can_add.join(", "));
                 }
             }
             Ok(Outcome::Yes)
@@ -278,9 +278,9 @@ pub fn run_check(env: &Env, args: CheckArgs) -> Result<Outcome> {
                 } else {
                     "is illegal"
                 };
-                println!("'{}' {what} on {gpu}:", args.layout.trim());
+                outln!("'{}' {what} on {gpu}:", args.layout.trim());
                 for v in &illegal.violations {
-                    println!("  - {v}");
+                    outln!("  - {v}");
                 }
             }
             Ok(Outcome::No)

@@ -120,26 +120,26 @@ fn check(env: &Env, args: CheckArgs) -> Result<Outcome> {
                     .unwrap_or_default()
             );
             match &c.outcome {
-                EntryOutcome::Placeable { layout } => println!("ok    {head}: {layout}"),
-                EntryOutcome::MigDisabled => println!("ok    {head}: MIG disabled"),
+                EntryOutcome::Placeable { layout } => outln!("ok    {head}: {layout}"),
+                EntryOutcome::MigDisabled => outln!("ok    {head}: MIG disabled"),
                 EntryOutcome::NotForThisGpu { device_filter } => {
-                    println!(
+                    outln!(
                         "skip  {head}: device-filter {} excludes this GPU",
                         device_filter.join(",")
                     )
                 }
                 EntryOutcome::Unplaceable { violations } => {
-                    println!("FAIL  {head}: cannot be placed");
+                    outln!("FAIL  {head}: cannot be placed");
                     for v in violations {
-                        println!("        - {v}");
+                        outln!("        - {v}");
                     }
                 }
-                EntryOutcome::UnknownProfile { message } => println!("FAIL  {head}: {message}"),
-                EntryOutcome::Unchecked { reason } => println!("??    {head}: {reason}"),
+                EntryOutcome::UnknownProfile { message } => outln!("FAIL  {head}: {message}"),
+                EntryOutcome::Unchecked { reason } => outln!("??    {head}: {reason}"),
             }
         }
         let bad = checks.iter().filter(|c| c.outcome.is_failure()).count();
-        println!(
+        outln!(
             "\n{origin}: {} entries checked, {bad} would fail at apply time, {unchecked} could not be checked",
             checks.len()
         );
@@ -188,7 +188,7 @@ fn export(env: &Env, args: ExportArgs) -> Result<Outcome> {
             write_atomic(path, &yaml)?;
             eprintln!("wrote {}", path.display());
         }
-        None => print!("{yaml}"),
+        None => out!("{yaml}"),
     }
     Ok(Outcome::Yes)
 }

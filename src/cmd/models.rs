@@ -132,8 +132,8 @@ fn list(json: bool) -> Result<Outcome> {
             r.description.to_string(),
         ]);
     }
-    print!("{}", t.render());
-    println!(
+    out!("{}", t.render());
+    outln!(
         "\nMACs per sample; `published` is the reference the tests hold each graph to (sources: `migsched models --json`)."
     );
     Ok(Outcome::Yes)
@@ -152,8 +152,8 @@ fn show(args: ShowArgs) -> Result<Outcome> {
         return Ok(Outcome::Yes);
     }
     let t = graph.totals();
-    println!("{} ({}): {}", info.name, info.input, info.description);
-    println!(
+    outln!("{} ({}): {}", info.name, info.input, info.description);
+    outln!(
         "  {} nodes, {:.2} M params ({:.1} MiB fp16), {:.3} GMACs and {:.3} GFLOPs per sample",
         t.nodes,
         t.params as f64 / 1e6,
@@ -161,13 +161,13 @@ fn show(args: ShowArgs) -> Result<Outcome> {
         t.macs_per_sample as f64 / 1e9,
         t.flops_per_sample as f64 / 1e9
     );
-    println!(
+    outln!(
         "  activations per sample: {:.1} MiB written, {:.1} MiB live at peak",
         t.activation_bytes_per_sample as f64 / (1024.0 * 1024.0),
         t.peak_activation_bytes_per_sample as f64 / (1024.0 * 1024.0)
     );
-    println!();
-    print!(
+    outln!();
+    out!(
         "{}",
         summary_table(&graph, if args.nodes { None } else { Some(args.depth) })
     );

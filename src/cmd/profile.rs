@@ -286,7 +286,7 @@ fn generate(env: &Env, args: GenerateArgs) -> Result<Outcome> {
         &zoo,
     )?;
     match &args.output {
-        None => print!("{}", table.to_csv()),
+        None => out!("{}", table.to_csv()),
         Some(path) => {
             write_profile_table(path, &table)?;
             let record = Provenance {
@@ -438,22 +438,31 @@ fn calibrate(env: &Env, args: CalibrateArgs) -> Result<Outcome> {
         })?;
         return Ok(Outcome::Yes);
     }
-    println!(
+    outln!(
         "calibrated on {} of {} rows of {gpu} ({} evaluations)",
-        report.rows_used, report.rows_given, report.evaluations
+        report.rows_used,
+        report.rows_given,
+        report.evaluations
     );
     for s in &report.skipped {
-        println!(
+        outln!(
             "  skipped {} rows: {:?} (e.g. {}/{}/{})",
-            s.rows, s.reason, s.first.gpu, s.first.profile, s.first.model
+            s.rows,
+            s.reason,
+            s.first.gpu,
+            s.first.profile,
+            s.first.model
         );
     }
     let p = &report.params;
-    println!(
+    outln!(
         "fitted: compute_efficiency {:.3}, bandwidth_efficiency {:.3}, kernel_overhead_us {:.2} (fused epilogues: {})",
-        p.compute_efficiency, p.bandwidth_efficiency, p.kernel_overhead_us, p.fuse_epilogues
+        p.compute_efficiency,
+        p.bandwidth_efficiency,
+        p.kernel_overhead_us,
+        p.fuse_epilogues
     );
-    println!();
+    outln!();
     let mut t = Table::new(&[
         "model",
         ">rows",
@@ -477,8 +486,8 @@ fn calibrate(env: &Env, args: CalibrateArgs) -> Result<Outcome> {
         format!("{:.1}%", 100.0 * report.after.mape),
         format!("{:.1}%", 100.0 * report.after.max_ape),
     ]);
-    print!("{}", t.render());
-    println!();
+    out!("{}", t.render());
+    outln!();
     let mut t = Table::new(&["model", "profile", ">rows", ">MAPE before", ">MAPE after"]);
     for a in &report.after.per_model_profile {
         let b = report
@@ -494,9 +503,9 @@ fn calibrate(env: &Env, args: CalibrateArgs) -> Result<Outcome> {
             format!("{:.1}%", 100.0 * a.mape),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
     if let Some(path) = &args.output {
-        println!("\nwrote the fitted parameters to {}", path.display());
+        outln!("\nwrote the fitted parameters to {}", path.display());
     }
     Ok(Outcome::Yes)
 }
@@ -533,7 +542,7 @@ fn import_parvagpu(env: &Env, args: ImportParvaArgs) -> Result<Outcome> {
     }
     let table = ProfileTable::from_raw(&env.catalog, raw, &dir.display().to_string())?;
     write_profile_table(&args.output, &table)?;
-    println!(
+    outln!(
         "imported {} rows ({} models) from {} files in {} to {}",
         table.rows().len(),
         table.models().len(),
@@ -569,7 +578,7 @@ fn import_perf(env: &Env, args: ImportPerfArgs) -> Result<Outcome> {
     };
     write_profile_table(&args.output, &table)?;
     let r = &table.rows()[0];
-    println!(
+    outln!(
         "wrote {} ({} rows); imported {}/{}/{} batch {} procs {}",
         args.output.display(),
         table.rows().len(),
@@ -698,7 +707,7 @@ fn show(env: &Env, args: ShowArgs) -> Result<Outcome> {
                 r.source.clone(),
             ]);
         }
-        println!("{}", t.render());
+        outln!("{}", t.render());
     }
     let mut t = Table::new(&[
         "gpu",
@@ -726,8 +735,8 @@ fn show(env: &Env, args: ShowArgs) -> Result<Outcome> {
             g.best_batch.to_string(),
         ]);
     }
-    print!("{}", t.render());
-    println!(
+    out!("{}", t.render());
+    outln!(
         "\n{} rows in {} groups; knee: the batch after which throughput grows by less than {:.0}%",
         selected.len(),
         groups.len(),

@@ -579,7 +579,7 @@ fn print_report(r: &SimReport, wall: f64) {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    println!(
+    outln!(
         "scheduler {}{} · load {} · seed {} · {:.1} s simulated in {:.2} s ({:.2} M requests/s)",
         r.scheduler,
         if params.is_empty() {
@@ -593,7 +593,7 @@ fn print_report(r: &SimReport, wall: f64) {
         wall,
         r.arrived_total as f64 / wall.max(1e-9) / 1e6
     );
-    println!(
+    outln!(
         "requests {}  completed {}  dropped {}  in flight {}  SLO attainment {:.2}%  goodput {:.1}/s  throughput {:.1}/s",
         r.requests,
         r.completed,
@@ -603,7 +603,7 @@ fn print_report(r: &SimReport, wall: f64) {
         r.goodput_rps,
         r.throughput_rps
     );
-    println!(
+    outln!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  (queueing p99 {:.2})",
         r.latency_ms.p50,
         r.latency_ms.p90,
@@ -612,7 +612,7 @@ fn print_report(r: &SimReport, wall: f64) {
         r.latency_ms.max,
         r.queue_ms.p99
     );
-    println!();
+    outln!();
     let mut t = Table::new(&[
         "model",
         ">SLO ms",
@@ -637,8 +637,8 @@ fn print_report(r: &SimReport, wall: f64) {
             m.dropped.to_string(),
         ]);
     }
-    print!("{}", t.render());
-    println!();
+    out!("{}", t.render());
+    outln!();
     let mut t = Table::new(&[
         ">inst",
         ">GPU",
@@ -661,7 +661,7 @@ fn print_report(r: &SimReport, wall: f64) {
             format!("{:.1}%", 100.0 * i.utilization),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render());
 }
 
 #[derive(Serialize)]
@@ -765,7 +765,7 @@ pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
             report_at_peak: best.as_ref().map(|b| &b.1),
         })?;
     } else if let Some((load, r)) = &best {
-        println!(
+        outln!(
             "peak load {:.4} (target SLO attainment {:.1}%, scheduler {}): {:.1} requests/s at {:.2}% attainment, p99 {:.2} ms",
             load,
             100.0 * args.target,
@@ -775,7 +775,7 @@ pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
             r.latency_ms.p99
         );
     } else {
-        println!(
+        outln!(
             "no load down to 0.0001 reaches SLO attainment {:.1}% with {}",
             100.0 * args.target,
             scheduler.name()

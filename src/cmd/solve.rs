@@ -242,7 +242,7 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
                 ("mig-parted config", &args.mig_parted),
             ] {
                 if let Some(p) = path {
-                    println!("wrote {what} to {}", p.display());
+                    outln!("wrote {what} to {}", p.display());
                 }
             }
         }
@@ -291,7 +291,7 @@ fn print_solution(instance: &Instance, s: &Solution) {
         .iter()
         .map(|g| format!("{} x{}", g.gpu, g.count))
         .collect();
-    println!(
+    outln!(
         "instance {}: {} models on {}, SLO rule {}, up to {} MPS processes",
         instance.name,
         instance.models.len(),
@@ -299,20 +299,20 @@ fn print_solution(instance: &Instance, s: &Solution) {
         instance.serving.slo_rule.describe(),
         instance.serving.max_procs
     );
-    println!(
+    outln!(
         "method {}, objective {}: {}",
         s.method,
         s.objective,
         s.status.name()
     );
     if let Some(reason) = &s.reason {
-        println!("  reason: {reason}");
+        outln!("  reason: {reason}");
     }
     if let Some(stopped) = &s.stopped_by {
-        println!("  stopped by: {stopped}");
+        outln!("  stopped by: {stopped}");
     }
     if s.objective_value.is_some() {
-        println!(
+        outln!(
             "  objective {}  bound {}  gap {}  GPUs used {}  solve {:.3} s{}",
             fmt_value(s.objective, s.objective_value),
             fmt_value(s.objective, s.bound),
@@ -323,7 +323,7 @@ fn print_solution(instance: &Instance, s: &Solution) {
         );
     }
     let Some(plan) = &s.plan else { return };
-    println!();
+    outln!();
     let mut t = Table::new(&[
         ">GPU",
         "type",
@@ -352,8 +352,8 @@ fn print_solution(instance: &Instance, s: &Solution) {
             inst.join("; "),
         ]);
     }
-    print!("{}", t.render());
-    println!();
+    out!("{}", t.render());
+    outln!();
     let mut t = Table::new(&[
         "model",
         ">SLO ms",
@@ -372,8 +372,8 @@ fn print_solution(instance: &Instance, s: &Solution) {
             m.instances.to_string(),
         ]);
     }
-    print!("{}", t.render());
-    println!("\n{} GPUs, cost {:.2}", plan.gpus_used, plan.cost);
+    out!("{}", t.render());
+    outln!("\n{} GPUs, cost {:.2}", plan.gpus_used, plan.cost);
 }
 
 #[derive(Serialize)]
@@ -453,7 +453,7 @@ pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
             methods: &rows,
         })?;
     } else {
-        println!(
+        outln!(
             "instance {}, objective {objective}, ILP bound {}:",
             instance.name,
             fmt_value(objective, ilp_bound)
@@ -479,7 +479,7 @@ pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
                 r.reason.clone().unwrap_or_default(),
             ]);
         }
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(Outcome::from_ok(rows.iter().any(|r| {
         matches!(r.status, Status::Optimal | Status::Feasible)
