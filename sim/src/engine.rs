@@ -42,8 +42,8 @@ pub enum ServingMode {
     /// Queries arrive batched (PARIS/ELSA): a slot runs one query at a time, as it is.
     Prebatched,
     /// A Triton-style dynamic batcher per instance: a free slot takes queued requests up to
-    /// the instance's max batch, at once when a full batch waits or the oldest has waited the
-    /// max queue delay (0: at once).
+    /// the instance's max batch, at once when a full batch (or a preferred size) waits or the
+    /// oldest has waited the max queue delay (0: at once).
     Dynamic {
         /// Most time the oldest queued request waits for a fuller batch, ns.
         max_queue_delay_ns: u64,
@@ -82,6 +82,9 @@ pub struct SimConfig {
     pub noise: Noise,
     /// Requests arriving before this time (ns) are served but not counted.
     pub warmup_ns: u64,
+    /// Dynamic batching: batch sizes formed at once, without waiting for the max queue delay
+    /// (Triton's preferred batch sizes); the largest that the queue fills is taken.
+    pub preferred_batches: Vec<u32>,
     /// Keep per-second counts per model.
     pub time_series: bool,
 }
@@ -101,6 +104,7 @@ impl Default for SimConfig {
             drop_expired: false,
             noise: Noise::None,
             warmup_ns: 0,
+            preferred_batches: Vec::new(),
             time_series: false,
         }
     }
@@ -709,8 +713,19 @@ impl<'a> Engine<'a> {
                 ServingMode::Dynamic { max_queue_delay_ns } => {
                     let head = *inst.queue.front().expect("non-empty");
                     let full = inst.queued_samples >= u64::from(inst.max_batch);
+                    let preferred = self
+                        .config
+                        .preferred_batches
+                        .iter()
+                        .copied()
+                        .filter(|&p| p <= inst.max_batch && u64::from(p) <= inst.queued_samples)
+                        .max();
                     let waited = now - self.reqs[head as usize].arrival;
-                    if !full && max_queue_delay_ns > 0 && waited < max_queue_delay_ns {
+                    if !full
+                        && preferred.is_none()
+                        && max_queue_delay_ns > 0
+                        && waited < max_queue_delay_ns
+                    {
                         let at = self.reqs[head as usize].arrival + max_queue_delay_ns;
                         if self.insts[i as usize].timer_at != Some(at) {
                             self.insts[i as usize].timer_at = Some(at);
@@ -718,10 +733,15 @@ impl<'a> Engine<'a> {
                         }
                         return;
                     }
+                    let cap = if full {
+                        inst.max_batch
+                    } else {
+                        preferred.unwrap_or(inst.max_batch)
+                    };
                     let mut samples = 0u32;
                     for &slab in &inst.queue {
                         let b = self.reqs[slab as usize].batch;
-                        if !self.scratch_batch.is_empty() && samples + b > inst.max_batch {
+                        if !self.scratch_batch.is_empty() && samples + b > cap {
                             break;
                         }
                         samples += b;

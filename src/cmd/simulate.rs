@@ -109,6 +109,9 @@ pub struct SimArgs {
     /// Dynamic batching: most time a request waits for a fuller batch, ms
     #[arg(long, default_value_t = 0.0)]
     max_queue_delay_ms: f64,
+    /// Dynamic batching: batch sizes started at once without waiting (Triton's preferred sizes)
+    #[arg(long, value_delimiter = ',', value_name = "B,...")]
+    preferred_batch: Vec<u32>,
     /// Arrival process
     #[arg(long, default_value = "poisson")]
     arrival: String,
@@ -458,6 +461,7 @@ impl SimArgs {
             drop_expired: self.drop_expired,
             noise: parse_noise(&self.noise)?,
             warmup_ns: (self.warmup * 1e9).round() as u64,
+            preferred_batches: self.preferred_batch.clone(),
             time_series,
         };
         Ok(Prepared { setup, config })

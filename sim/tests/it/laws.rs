@@ -124,3 +124,49 @@ fn unusable_setups_are_errors() {
         .to_string();
     assert_eq!(e, "model 'm' has requests but no instance serves it");
 }
+
+#[test]
+fn preferred_batch_sizes_start_without_waiting() {
+    use migsched_sim::{LatencyCurve, Observed, Observer, Replayed};
+    struct Starts(Vec<(u64, u32)>);
+    impl Observer for Starts {
+        fn enabled(&self) -> bool {
+            true
+        }
+        fn observe(&mut self, e: Observed<'_>) {
+            if let Observed::Start { t, batch, .. } = e {
+                self.0.push((t, batch));
+            }
+        }
+    }
+    let mut s = setup(1.0, 1.0, &[(7, 1)], 1000.0);
+    s.servers[0].max_batch = 8;
+    s.servers[0].latency = LatencyCurve::new(vec![(1, 1e6), (8, 4e6)]).unwrap();
+    // Four requests 1 ms apart; 10 ms max queue delay.
+    let trace: Vec<Replayed> = (0..4)
+        .map(|k| Replayed {
+            t_ns: k * 1_000_000,
+            model: "m".into(),
+            batch: 1,
+        })
+        .collect();
+    let s = s.with_replay(&trace).unwrap();
+    let run = |preferred: Vec<u32>| {
+        let config = SimConfig {
+            stop: Stop::Requests { n: 4 },
+            mode: ServingMode::Dynamic {
+                max_queue_delay_ns: 10_000_000,
+            },
+            preferred_batches: preferred,
+            ..SimConfig::default()
+        };
+        let mut obs = Starts(Vec::new());
+        simulate(&s, &config, &mut Fifs, &mut obs).unwrap();
+        obs.0
+    };
+    // Without preferred sizes the batcher waits the 10 ms delay, then runs all four.
+    assert_eq!(run(vec![]), [(10_000_000, 4)]);
+    // With 2 preferred: a pair starts as soon as the second request arrives (1 ms); the third
+    // waits in the central queue while the slot is busy, then for the fourth (3 ms).
+    assert_eq!(run(vec![2]), [(1_000_000, 2), (3_000_000, 2)]);
+}
