@@ -305,7 +305,30 @@ pub fn simulate(
     scheduler: &mut dyn Scheduler,
     observer: &mut dyn Observer,
 ) -> Result<SimReport, SimError> {
-    Engine::new(setup, config, observer.enabled())?.run(scheduler, observer)
+    simulate_with_progress(setup, config, scheduler, observer, &mut |_| {})
+}
+
+/// Where a run is, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Simulated time, ns.
+    pub now_ns: u64,
+    /// Requests arrived so far.
+    pub arrived: u64,
+    /// Events processed so far.
+    pub events: u64,
+}
+
+/// Runs a simulation, calling `progress` every 2^20 events (it must not use the result to
+/// change the run: the report depends only on setup, options and seed).
+pub fn simulate_with_progress(
+    setup: &SimSetup,
+    config: &SimConfig,
+    scheduler: &mut dyn Scheduler,
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SimReport, SimError> {
+    Engine::new(setup, config, observer.enabled())?.run(scheduler, observer, progress)
 }
 
 struct Engine<'a> {
@@ -456,6 +479,7 @@ impl<'a> Engine<'a> {
         mut self,
         scheduler: &mut dyn Scheduler,
         observer: &mut dyn Observer,
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<SimReport, SimError> {
         match &self.setup.replay {
             Some(r) => {
@@ -484,6 +508,13 @@ impl<'a> Engine<'a> {
             debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
             self.now = t;
             self.events += 1;
+            if self.events & ((1 << 20) - 1) == 0 {
+                progress(Progress {
+                    now_ns: t,
+                    arrived: self.arrived_total,
+                    events: self.events,
+                });
+            }
             match ev {
                 Ev::Arrive(m) => self.on_arrival(m as usize, None, scheduler, observer),
                 Ev::Replay => {

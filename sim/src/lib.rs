@@ -15,7 +15,8 @@ mod setup;
 mod workload;
 
 pub use engine::{
-    NoObserver, Noise, Observed, Observer, ServingMode, SimConfig, SimError, Stop, simulate,
+    NoObserver, Noise, Observed, Observer, Progress, ServingMode, SimConfig, SimError, Stop,
+    simulate, simulate_with_progress,
 };
 pub use event_queue::EventQueue;
 pub use histogram::{Histogram, Percentiles};

@@ -9,7 +9,7 @@ use migsched_core::{Instance, Plan, ProfileCounts, place};
 use migsched_sim::schedulers::{Elsa, Fifs, LeastLoaded, RoundRobin};
 use migsched_sim::{
     Arrival, NoObserver, Noise, Observer, QueryBatch, Scheduler, ServingMode, SimConfig, SimReport,
-    SimSetup, Stop, WorkloadOptions, parse_trace_csv, simulate,
+    SimSetup, Stop, WorkloadOptions, parse_trace_csv, simulate, simulate_with_progress,
 };
 use serde::Serialize;
 
@@ -494,14 +494,23 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
         if let Some(l) = log.as_mut() {
             observers.push(l);
         }
+        let mut progress = progress_printer(&p.config);
+        let (setup, config) = (&p.setup, &p.config);
         if observers.is_empty() {
-            simulate(&p.setup, &p.config, scheduler.as_mut(), &mut NoObserver)?
+            simulate_with_progress(
+                setup,
+                config,
+                scheduler.as_mut(),
+                &mut NoObserver,
+                &mut progress,
+            )?
         } else {
-            simulate(
-                &p.setup,
-                &p.config,
+            simulate_with_progress(
+                setup,
+                config,
                 scheduler.as_mut(),
                 &mut Both(observers),
+                &mut progress,
             )?
         }
     };
@@ -533,6 +542,32 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
         print_report(&report, wall);
     }
     Ok(Outcome::Yes)
+}
+
+/// Prints where a long run is to stderr, at most once a second, after its first second.
+fn progress_printer(config: &SimConfig) -> impl FnMut(migsched_sim::Progress) {
+    let started = Instant::now();
+    let mut last = 0u64;
+    let stop = config.stop;
+    move |p| {
+        let secs = started.elapsed().as_secs();
+        if secs >= 1 && secs > last {
+            last = secs;
+            let goal = match stop {
+                Stop::Duration { ns, .. } => format!(
+                    "{:.1} of {:.1} simulated s",
+                    p.now_ns as f64 / 1e9,
+                    ns as f64 / 1e9
+                ),
+                Stop::Requests { n } => format!("{} of {n} requests", p.arrived),
+            };
+            eprintln!(
+                "simulating: {goal} ({} events, {:.1} s)",
+                p.events,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
 }
 
 fn write_series(path: &Path, report: &SimReport) -> Result<()> {
