@@ -55,7 +55,13 @@ impl Table {
 
     /// Appends a row (as many cells as headers).
     pub fn row(&mut self, cells: Vec<String>) {
-        debug_assert_eq!(cells.len(), self.headers.len());
+        assert_eq!(
+            cells.len(),
+            self.headers.len(),
+            "a table row for columns {:?} has {} cells (a bug)",
+            self.headers,
+            cells.len()
+        );
         self.rows.push(cells);
     }
 

@@ -222,6 +222,9 @@ pub(crate) struct Inst {
     max_batch: u32,
     pub(crate) gpcs: u8,
     curve: LatencyCurve,
+    /// Predicted service of batches 0..=`max_batch` (index 0 unused), ns: schedulers ask for
+    /// it once per candidate per request.
+    service_table: Vec<u64>,
     dynamic: bool,
     pub(crate) queue: VecDeque<u32>,
     queued_samples: u64,
@@ -248,7 +251,10 @@ impl Inst {
     }
 
     pub(crate) fn predicted_service(&self, batch: u32) -> u64 {
-        self.curve.at(batch).round() as u64
+        match self.service_table.get(batch as usize) {
+            Some(&ns) => ns,
+            None => self.curve.at(batch).round() as u64,
+        }
     }
 
     /// Predicted work still ahead of a new request, over the slots (ns). Pre-batched: each
@@ -393,6 +399,9 @@ impl<'a> Engine<'a> {
                 max_batch: s.max_batch,
                 gpcs: s.gpcs,
                 curve: s.latency.clone(),
+                service_table: (0..=s.max_batch.min(4096))
+                    .map(|b| s.latency.at(b.max(1)).round() as u64)
+                    .collect(),
                 dynamic: matches!(config.mode, ServingMode::Dynamic { .. }),
                 queue: VecDeque::new(),
                 queued_samples: 0,

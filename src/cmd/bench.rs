@@ -50,7 +50,9 @@ struct SimBenchRow {
     requests: u64,
     events: u64,
     wall_seconds: f64,
+    cpu_seconds: Option<f64>,
     requests_per_second: f64,
+    requests_per_cpu_second: Option<f64>,
     slo_attainment: f64,
     peak_rss_mib: Option<f64>,
 }
@@ -100,6 +102,17 @@ pub fn run(env: &Env, command: BenchCommand) -> Result<Outcome> {
         BenchCommand::Solver(a) => solver(env, a),
         BenchCommand::Sim(a) => sim(env, a),
     }
+}
+
+/// CPU seconds (user + system) this process has used (Linux `/proc/self/stat`), so speed on a
+/// shared machine is not the wall clock's.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), MiB.
@@ -190,14 +203,18 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
             eprintln!("{} requests with {}...", args.requests, sched.name());
         }
         let started = std::time::Instant::now();
+        let cpu_before = cpu_seconds();
         let r = simulate(&setup, &config, sched.as_mut(), &mut NoObserver)?;
         let wall = started.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
         rows.push(SimBenchRow {
             scheduler: r.scheduler.clone(),
             requests: r.arrived_total,
             events: r.events,
             wall_seconds: wall,
+            cpu_seconds: cpu,
             requests_per_second: r.arrived_total as f64 / wall,
+            requests_per_cpu_second: cpu.filter(|&c| c > 0.0).map(|c| r.arrived_total as f64 / c),
             slo_attainment: r.slo_attainment,
             peak_rss_mib: peak_rss_mib(),
         });
@@ -211,7 +228,9 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
         ">requests",
         ">events",
         ">wall s",
+        ">CPU s",
         ">requests/s",
+        ">per CPU s",
         ">SLO met",
         ">peak RSS MiB",
     ]);
@@ -221,7 +240,10 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
             r.requests.to_string(),
             r.events.to_string(),
             format!("{:.2}", r.wall_seconds),
+            r.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}")),
             format!("{:.2} M", r.requests_per_second / 1e6),
+            r.requests_per_cpu_second
+                .map_or("-".into(), |c| format!("{:.2} M", c / 1e6)),
             format!("{:.2}%", 100.0 * r.slo_attainment),
             r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}")),
         ]);

@@ -347,4 +347,6 @@ fn sim_bench_runs() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(v[0]["requests"], 20000);
+    let r = expect(&["bench", "sim", "--requests", "20000"], 0);
+    assert!(r.stdout.contains("per CPU s"), "{}", r.stdout);
 }
