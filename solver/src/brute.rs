@@ -154,7 +154,8 @@ pub fn solve(problem: &Problem, objective: Objective) -> Solution {
                     best = Some((lo, c, assign));
                 }
             }
-            match best {
+            // A load this small means a model gets no instance at all (as in the ILP): zero.
+            match best.filter(|b| b.0 > 1e-6) {
                 Some((lambda, c, assign)) => {
                     let plan = build_plan(problem, method, objective, gpus_of(problem, c, &assign));
                     let mut s = Solution::heuristic(problem, method, objective, plan, Some(lambda));

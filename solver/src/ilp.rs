@@ -21,6 +21,11 @@ use crate::solution::{
     GpuAssignment, InstanceService, Method, Objective, Solution, Status, build_plan,
 };
 
+/// A relative gap at or below this is numerical tolerance, not a limit: the solve is optimal.
+/// (HiGHS stops continuous objectives such as max-load's λ at gaps of order 1e-7.) A gap above
+/// it is reported `feasible`, with the gap limit that stopped the search.
+pub const OPTIMALITY_TOLERANCE: f64 = 1e-6;
+
 /// A variable that is integer unless the problem is relaxed.
 fn integer_if(relaxed: bool, def: good_lp::VariableDefinition) -> good_lp::VariableDefinition {
     if relaxed { def } else { def.integer() }
@@ -392,13 +397,13 @@ fn run(
         out.bound = bound.is_finite().then_some(bound);
         out.gap = gap
             .is_finite()
-            .then_some(if gap < 1e-9 { 0.0 } else { gap });
+            .then_some(if gap < OPTIMALITY_TOLERANCE { 0.0 } else { gap });
         match (out.status, out.gap) {
-            (Status::Optimal, Some(g)) if g > 1e-9 => {
+            (Status::Optimal, Some(g)) if g > OPTIMALITY_TOLERANCE => {
                 out.status = Status::Feasible;
                 out.stopped_by = Some(format!("gap limit ({})", options.mip_rel_gap));
             }
-            (Status::Feasible, Some(g)) if g <= 1e-9 && integral => {
+            (Status::Feasible, Some(g)) if g <= OPTIMALITY_TOLERANCE && integral => {
                 out.status = Status::Optimal;
                 out.stopped_by = None;
             }
