@@ -8,6 +8,7 @@ mod layouts;
 mod mig_parted;
 mod models;
 mod profile;
+mod reproduce;
 mod simulate;
 mod solve;
 
@@ -98,6 +99,9 @@ enum Command {
     /// The largest load at which a plan keeps a target SLO attainment (bisection)
     #[command(after_help = simulate::PEAK_HELP)]
     Peak(simulate::PeakArgs),
+    /// Reproduce a headline comparison: raw results, plots and a Markdown summary in a directory
+    #[command(after_help = reproduce::REPRODUCE_HELP)]
+    Reproduce(reproduce::ReproduceArgs),
     /// Benchmarks that print tables (solver time and status as instances grow)
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -176,6 +180,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Bench(c) => bench::run(&env, c),
         Command::Simulate(a) => simulate::run_simulate(&env, a),
         Command::Peak(a) => simulate::run_peak(&env, a),
+        Command::Reproduce(a) => reproduce::run(&env, a),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

@@ -8,6 +8,7 @@ mod layouts;
 mod mig_parted;
 mod models;
 mod profile;
+mod reproduce;
 mod simulate;
 mod solve;
 
