@@ -1,0 +1,15 @@
+//! migsched-verify: checkers that re-derive every invariant of a MIG layout, a serving plan
+//! and an event trace from the rules in MIG.md and ALGORITHMS.md, without calling the code
+//! that produced them (they share only plain data types), plus importers that turn other
+//! tools' plans into migsched plans so they can be checked alike.
+
+pub mod error;
+pub mod layout;
+pub mod violation;
+
+pub use error::InputError;
+pub use layout::{
+    PlacedInstance, check_counts, check_layout, describe_counts, find_placement, find_profile,
+    layout_text, parse_layout_text,
+};
+pub use violation::{Location, Rule, Violation, count_by_rule, format_ns};
