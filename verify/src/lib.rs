@@ -4,12 +4,19 @@
 //! tools' plans into migsched plans so they can be checked alike.
 
 pub mod error;
+pub mod input;
 pub mod layout;
+pub mod plan;
 pub mod violation;
 
 pub use error::InputError;
+pub use input::{LayoutFile, parse_plan, read_layout_file};
 pub use layout::{
     PlacedInstance, check_counts, check_layout, describe_counts, find_placement, find_profile,
     layout_text, parse_layout_text,
+};
+pub use plan::{
+    Against, ModelTotals, PlanReport, SloCheck, check_plan, check_plan_layouts, latency_at,
+    slo_admits,
 };
 pub use violation::{Location, Rule, Violation, count_by_rule, format_ns};

@@ -4,6 +4,8 @@
 //! and imports of other tools' plans.
 
 mod layout_props;
+mod metamorphic;
+mod plans;
 
 use migsched_core::{Catalog, Instance, ProfileTable, RawRow};
 use proptest::test_runner::Config as ProptestConfig;
