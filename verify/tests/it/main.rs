@@ -6,6 +6,7 @@
 mod layout_props;
 mod metamorphic;
 mod plans;
+mod traces;
 
 use migsched_core::{Catalog, Instance, ProfileTable, RawRow};
 use proptest::test_runner::Config as ProptestConfig;
