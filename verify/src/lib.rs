@@ -5,6 +5,7 @@
 
 pub mod elsa;
 pub mod error;
+pub mod import;
 pub mod input;
 pub mod layout;
 pub mod metrics;
@@ -14,6 +15,9 @@ pub mod violation;
 
 pub use elsa::{ElsaDecision, ElsaParams, replay};
 pub use error::InputError;
+pub use import::Imported;
+pub use import::mig_parted::{MigPartedImport, import_mig_parted};
+pub use import::parvagpu::{import_parvagpu, parse_deploy};
 pub use input::{LayoutFile, parse_plan, read_layout_file};
 pub use layout::{
     PlacedInstance, check_counts, check_layout, describe_counts, find_placement, find_profile,

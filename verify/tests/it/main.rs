@@ -3,6 +3,7 @@
 //! caught), metamorphic laws of the solver, hand-written traces with each rule broken once,
 //! and imports of other tools' plans.
 
+mod imports;
 mod layout_props;
 mod metamorphic;
 mod plans;
