@@ -9,6 +9,7 @@ mod mig_parted;
 mod models;
 mod profile;
 mod solve;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
