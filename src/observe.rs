@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
-use migsched_sim::{Observed, Observer, SimSetup};
+use migsched_core::{TraceEvent, TraceHeader};
+use migsched_sim::{Observed, Observer, SimSetup, trace_event};
 
 use crate::tables::{ColumnData, write_table};
 
@@ -104,97 +104,8 @@ impl Observer for TraceWriter {
         true
     }
     fn observe(&mut self, event: Observed<'_>) {
-        let e = match event {
-            Observed::Arrival {
-                t,
-                req,
-                model,
-                batch,
-            } => TraceEvent {
-                req: Some(req),
-                model: Some(self.models[model].clone()),
-                batch: Some(batch),
-                ..TraceEvent::new(t, EventKind::Arrival)
-            },
-            Observed::Dispatch {
-                t,
-                req,
-                instance,
-                slack_ns,
-                choices,
-            } => TraceEvent {
-                req: Some(req),
-                instance: Some(instance),
-                slack_ns: Some(slack_ns),
-                choices: (!choices.is_empty()).then(|| choices.to_vec()),
-                ..TraceEvent::new(t, EventKind::Dispatch)
-            },
-            Observed::Start {
-                t,
-                instance,
-                slot,
-                members,
-                batch,
-                service_ns,
-            } => TraceEvent {
-                instance: Some(instance),
-                slot: Some(slot),
-                members: Some(members.to_vec()),
-                batch: Some(batch),
-                service_ns: Some(service_ns),
-                ..TraceEvent::new(t, EventKind::Start)
-            },
-            Observed::Finish {
-                t,
-                instance,
-                slot,
-                members,
-            } => TraceEvent {
-                instance: Some(instance),
-                slot: Some(slot),
-                members: Some(members.to_vec()),
-                ..TraceEvent::new(t, EventKind::Finish)
-            },
-            Observed::Drop { t, req } => TraceEvent {
-                req: Some(req),
-                ..TraceEvent::new(t, EventKind::Drop)
-            },
-        };
+        let e = trace_event(event, &self.models);
         self.write(&e);
-    }
-}
-
-/// The header of a simulation's trace.
-pub fn trace_header(setup: &SimSetup, report: &migsched_sim::SimReport) -> TraceHeader {
-    TraceHeader {
-        format: TRACE_FORMAT.to_string(),
-        scheduler: report.scheduler.clone(),
-        parameters: report.parameters.clone(),
-        seed: Some(report.seed),
-        duration_ns: report.end_ns,
-        instances: setup
-            .servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| TraceInstance {
-                instance: i as u32,
-                gpu: s.gpu,
-                profile: s.profile.clone(),
-                start: s.start,
-                model: setup.models[s.model].name.clone(),
-                slots: s.slots,
-                max_batch: s.max_batch,
-            })
-            .collect(),
-        models: setup
-            .models
-            .iter()
-            .map(|m| TraceModel {
-                model: m.name.clone(),
-                slo_ms: m.slo_ns as f64 / 1e6,
-            })
-            .collect(),
-        work_conserving: report.work_conserving,
     }
 }
 

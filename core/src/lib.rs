@@ -35,5 +35,6 @@ pub use placement::place;
 pub use plan::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
 pub use trace::{
-    EventKind, TRACE_FORMAT, TraceChoice, TraceEvent, TraceHeader, TraceInstance, TraceModel,
+    BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, TRACE_FORMAT, TraceChoice, TraceEvent,
+    TraceHeader, TraceInstance, TraceModel,
 };

@@ -57,7 +57,22 @@ pub struct TraceHeader {
     /// serve waits.
     #[serde(default)]
     pub work_conserving: bool,
+    /// How instances form batches: [`BATCHING_PREBATCHED`] (each query runs as it arrived; the
+    /// default when absent) or [`BATCHING_DYNAMIC`] (a slot takes queued requests up to its
+    /// `max_batch`). Checkers use it to recompute predicted waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching: Option<String>,
+    /// Whether the run served every request that arrived before it ended. `false`: arrivals
+    /// stopped at `duration_ns` and requests still in flight then are legitimately left
+    /// unfinished. Absent means `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drained: Option<bool>,
 }
+
+/// [`TraceHeader::batching`]: each query runs as one batch, as it arrived.
+pub const BATCHING_PREBATCHED: &str = "prebatched";
+/// [`TraceHeader::batching`]: a slot takes queued requests up to the instance's max batch.
+pub const BATCHING_DYNAMIC: &str = "dynamic";
 
 /// One serving instance in a trace header.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +92,11 @@ pub struct TraceInstance {
     pub slots: u32,
     /// Largest batch (samples) a slot may run.
     pub max_batch: u32,
+    /// The predicted service time (ns) of a batch of `b` samples on one slot, at index
+    /// `b − 1`, as the scheduler predicts it: lets a checker verify the predictions a
+    /// scheduler logged. Absent when the system does not publish it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_ns: Option<Vec<u64>>,
 }
 
 /// A model in a trace header.

@@ -400,7 +400,7 @@ impl<'a> Engine<'a> {
                 gpcs: s.gpcs,
                 curve: s.latency.clone(),
                 service_table: (0..=s.max_batch.min(4096))
-                    .map(|b| s.latency.at(b.max(1)).round() as u64)
+                    .map(|b| s.predicted_service_ns(b.max(1)))
                     .collect(),
                 dynamic: matches!(config.mode, ServingMode::Dynamic { .. }),
                 queue: VecDeque::new(),
@@ -989,7 +989,12 @@ impl<'a> Engine<'a> {
         SimReport {
             scheduler: scheduler.name().to_string(),
             parameters: scheduler.parameters(),
-            work_conserving: scheduler.work_conserving(),
+            // A dynamic batcher that waits for fuller batches idles slots on purpose.
+            work_conserving: scheduler.work_conserving()
+                && !matches!(
+                    self.config.mode,
+                    ServingMode::Dynamic { max_queue_delay_ns } if max_queue_delay_ns > 0
+                ),
             seed: self.config.seed,
             load: self.config.load,
             duration_s: secs,

@@ -12,6 +12,7 @@ mod rng;
 mod scheduler;
 pub mod schedulers;
 mod setup;
+mod trace;
 mod workload;
 
 pub use engine::{
@@ -24,4 +25,5 @@ pub use report::{InstanceReport, ModelReport, SeriesPoint, SimReport};
 pub use rng::Rng;
 pub use scheduler::{Decision, Request, Scheduler, View};
 pub use setup::{LatencyCurve, ModelSpec, ServerSpec, SetupError, SimSetup, WorkloadOptions};
+pub use trace::{TraceRecorder, trace_event, trace_header};
 pub use workload::{Arrival, ArrivalGen, QueryBatch, Replayed, WorkloadError, parse_trace_csv};

@@ -12,7 +12,8 @@ pub struct SimReport {
     pub scheduler: String,
     /// Scheduler parameters.
     pub parameters: Vec<(String, f64)>,
-    /// Whether the scheduler claims work conservation.
+    /// Whether the run claims work conservation: the scheduler does, and the batcher never
+    /// holds a slot idle to wait for a fuller batch (no max queue delay).
     pub work_conserving: bool,
     /// Seed of the run.
     pub seed: u64,

@@ -81,6 +81,14 @@ pub struct ServerSpec {
     pub latency: LatencyCurve,
 }
 
+impl ServerSpec {
+    /// The predicted service time of a batch of `batch` samples on one slot (ns): the latency
+    /// curve rounded to whole nanoseconds. What schedulers predict, and what traces publish.
+    pub fn predicted_service_ns(&self, batch: u32) -> u64 {
+        self.latency.at(batch).round() as u64
+    }
+}
+
 /// Models, instances, and optionally a trace to replay instead of generated arrivals.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimSetup {

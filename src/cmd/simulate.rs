@@ -15,9 +15,10 @@ use serde::Serialize;
 
 use super::solve::load_instance;
 use super::{Env, Outcome};
-use crate::observe::{Both, RequestLog, TraceWriter, trace_header};
+use crate::observe::{Both, RequestLog, TraceWriter};
 use crate::output::{Table, print_json, read_text, write_atomic};
 use crate::tables::{ColumnData, write_table};
+use migsched_sim::trace_header;
 
 pub const SIMULATE_HELP: &str = "\
 Replays traffic against a plan (the JSON of `migsched solve -o`, or a TOML list of servers) and
@@ -538,7 +539,7 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
     };
     let wall = started.elapsed().as_secs_f64();
     if let (Some(t), Some(path)) = (trace, &args.trace) {
-        t.finish(trace_header(&p.setup, &report))
+        t.finish(trace_header(&p.setup, &p.config, &report))
             .with_context(|| format!("writing the trace '{}'", path.display()))?;
     }
     let names: Vec<String> = p.setup.models.iter().map(|m| m.name.clone()).collect();

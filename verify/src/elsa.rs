@@ -41,6 +41,9 @@ pub struct ElsaDecision {
     pub chosen: u32,
     /// Every instance a near-tie (within [`TOLERANCE_NS`]) could also give; includes `chosen`.
     pub acceptable: Vec<u32>,
+    /// Whether `chosen` qualified (slack above its threshold) rather than being the fallback
+    /// (soonest completion when none qualifies).
+    pub qualified: bool,
     /// The comparison that decided it, in milliseconds.
     pub why: String,
 }
@@ -71,6 +74,7 @@ pub fn replay(slack_ns: i64, choices: &[TraceChoice], params: ElsaParams) -> Opt
             return Some(ElsaDecision {
                 chosen: c.instance,
                 acceptable: acc,
+                qualified: true,
                 why: format!(
                     "instance {} is the first in visiting order with slack {} ms > α·(wait + \
                      β·est) = {}·({} + {}·{}) = {} ms",
@@ -100,6 +104,7 @@ pub fn replay(slack_ns: i64, choices: &[TraceChoice], params: ElsaParams) -> Opt
     Some(ElsaDecision {
         chosen: best.instance,
         acceptable,
+        qualified: false,
         why: format!(
             "no instance has slack {} ms > α·(wait + β·est); instance {} completes soonest \
              (wait + est = {} ms)",

@@ -11,7 +11,8 @@
 //! - **batch-limit**: a batch has members, its `batch` equals their samples, and is at most
 //!   the instance's `max_batch`;
 //! - **service-time**: a batch finishes exactly `service_ns` after it started;
-//! - **ends-once**: every request ends exactly once, finished or dropped;
+//! - **ends-once**: every request ends exactly once, finished or dropped (at most once when
+//!   the header says `drained: false`: the run stopped with requests in flight);
 //! - **early-drop**: a request is dropped only once its deadline (arrival + SLO) has passed
 //!   and only before it started;
 //! - **instance**: only instances of the header (and of the plan, with one) are used, each
@@ -29,14 +30,19 @@
 //!   it went to) plus, for every batch running on it, the part of its members' predicted
 //!   service not yet elapsed (`max(0, start + Σ predicted − now)`), divided by the
 //!   instance's slots; and the slack `deadline − now`. Both must match the trace's numbers
-//!   within [`crate::elsa::TOLERANCE_NS`]. `service_ns` of a choice (the profiled latency of
-//!   that batch there) is taken as given: the trace does not carry the profile table;
+//!   within [`crate::elsa::TOLERANCE_NS`]. With `batching: dynamic` the queued samples count
+//!   as full batches of `max_batch` and one remainder, each at the header's `service_ns`
+//!   table, and a running batch's prediction is the table's entry for its samples. The
+//!   choices must be a prefix of the visiting order (ELSA stops at the first instance that
+//!   qualifies), the whole order when none does. When the header publishes `service_ns`, each
+//!   choice's predicted service must be the table's entry for the request's batch;
 //! - **metrics**: reported metrics (see [`crate::metrics`]) equal the recomputed ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use migsched_core::{
-    EventKind, Plan, TRACE_FORMAT, TraceChoice, TraceEvent, TraceHeader, TraceInstance,
+    BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, Plan, TRACE_FORMAT, TraceChoice, TraceEvent,
+    TraceHeader, TraceInstance,
 };
 use serde::Serialize;
 
@@ -90,6 +96,36 @@ pub fn read_trace(text: &str, origin: &str) -> Result<Trace, InputError> {
                 format!("instance id {} appears twice", i.instance),
             )
             .with_field("instances"));
+        }
+    }
+    if let Some(b) = header.batching.as_deref() {
+        if b != BATCHING_PREBATCHED && b != BATCHING_DYNAMIC {
+            return Err(InputError::at_line(
+                origin,
+                hline,
+                format!(
+                    "batching '{b}' is neither '{BATCHING_PREBATCHED}' nor '{BATCHING_DYNAMIC}'"
+                ),
+            )
+            .with_field("batching"));
+        }
+    }
+    for i in &header.instances {
+        if let Some(table) = &i.service_ns {
+            if table.len() != i.max_batch as usize {
+                return Err(InputError::at_line(
+                    origin,
+                    hline,
+                    format!(
+                        "instance {} publishes {} predicted service times, but its max_batch \
+                         is {} (one per batch size 1..=max_batch)",
+                        i.instance,
+                        table.len(),
+                        i.max_batch
+                    ),
+                )
+                .with_field("service_ns"));
+            }
         }
     }
     let mut names = BTreeSet::new();
@@ -235,6 +271,20 @@ struct Checker<'t> {
     elsa: Option<ElsaParams>,
     elsa_replayed: usize,
     unpredicted: bool,
+    /// Some ELSA choice's predicted service could not be checked (no published table).
+    unpredicted_service: bool,
+    /// Batching is dynamic: queued samples form batches of up to `max_batch`.
+    dynamic: bool,
+}
+
+/// The predicted service of `batch` samples on an instance, from the table its header
+/// publishes (`None` without one, or past its max batch).
+fn table_service(hdr: &TraceInstance, batch: u64) -> Option<u64> {
+    let table = hdr.service_ns.as_ref()?;
+    if batch == 0 {
+        return Some(0);
+    }
+    table.get(usize::try_from(batch).ok()? - 1).copied()
 }
 
 impl<'t> Checker<'t> {
@@ -270,15 +320,38 @@ impl<'t> Checker<'t> {
     fn predicted_wait(&self, id: u32, now: u64) -> Option<(f64, String)> {
         let inst = self.insts.get(&id)?;
         let mut work: u64 = 0;
-        for r in &inst.queued {
-            work += self.reqs.get(r)?.predicted?;
+        if self.dynamic {
+            // Queued samples run as full batches of max_batch and one remainder.
+            let mut samples: u64 = 0;
+            for r in &inst.queued {
+                samples += u64::from(self.reqs.get(r)?.batch);
+            }
+            let max = u64::from(inst.hdr.max_batch.max(1));
+            work += (samples / max) * table_service(inst.hdr, max)?
+                + table_service(inst.hdr, samples % max)?;
+        } else {
+            for r in &inst.queued {
+                work += self.reqs.get(r)?.predicted?;
+            }
         }
         let mut running = 0;
         for batch in inst.slots.iter().flatten() {
-            let mut pred: u64 = 0;
-            for m in &batch.members {
-                pred += self.reqs.get(m)?.predicted?;
-            }
+            let samples: u64 = batch
+                .members
+                .iter()
+                .filter_map(|m| self.reqs.get(m))
+                .map(|r| u64::from(r.batch))
+                .sum();
+            let pred = match table_service(inst.hdr, samples) {
+                Some(p) => p,
+                None => {
+                    let mut pred: u64 = 0;
+                    for m in &batch.members {
+                        pred += self.reqs.get(m)?.predicted?;
+                    }
+                    pred
+                }
+            };
             work += (batch.start + pred).saturating_sub(now);
             running += 1;
         }
@@ -399,6 +472,8 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
         elsa,
         elsa_replayed: 0,
         unpredicted: false,
+        unpredicted_service: false,
+        dynamic: header.batching.as_deref() == Some(BATCHING_DYNAMIC),
     };
     for i in &header.instances {
         c.by_model
@@ -462,6 +537,7 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
     let mut outcomes: Vec<(u32, Outcome)> = Vec::new();
     let mut per_model: BTreeMap<String, Vec<(u32, Outcome)>> = BTreeMap::new();
     let mut never: Vec<Violation> = Vec::new();
+    let mut in_flight_at_end = 0usize;
     for (&id, r) in &c.reqs {
         let outcome = match r.end {
             Some(End::Finished(f)) => {
@@ -472,6 +548,11 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
                 }
             }
             Some(End::Dropped(_)) => Outcome::Dropped,
+            None if header.drained == Some(false) => {
+                // Arrivals stopped at the end of the run; what was in flight stays so.
+                in_flight_at_end += 1;
+                Outcome::Unfinished
+            }
             None => {
                 let state = match (r.started, r.dispatch) {
                     (Some(s), _) => format!("started at {} and never finished", format_ns(s)),
@@ -517,15 +598,21 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
             ));
         }
     }
+    if in_flight_at_end > 0 {
+        not_checked.push(format!(
+            "the ends of {in_flight_at_end} request(s) in flight when the run stopped (the header \
+             says drained: false)"
+        ));
+    }
     if c.unpredicted {
         not_checked.push(
             "some ELSA waits: a request queued or running there carries no prediction".into(),
         );
     }
-    if c.elsa.is_some() {
+    if c.unpredicted_service {
         not_checked.push(
-            "ELSA's predicted service times (service_ns of each choice): the trace does not \
-             carry the profile table"
+            "some of ELSA's predicted service times (service_ns of a choice): the header \
+             publishes no service_ns table for that instance"
                 .into(),
         );
     }
@@ -817,18 +904,45 @@ fn elsa_dispatch(
         .collect();
     expected.sort_unstable();
     let order: Vec<u32> = expected.iter().map(|&(_, i)| i).collect();
+    // ELSA stops at the first instance that qualifies, so the choices are a prefix of the
+    // visiting order: the whole order when none qualifies.
     let given: Vec<u32> = choices.iter().map(|ch| ch.instance).collect();
-    if given != order {
+    if given.is_empty() || !order.starts_with(&given) {
         c.push(
             Rule::ElsaDecision,
             at.clone(),
             format!(
                 "choices visit instances [{}], but ELSA visits the model's instances smallest \
-                 partition first: [{}]",
+                 partition first: [{}] (stopping at the first that qualifies)",
                 ids(&given),
                 ids(&order)
             ),
         );
+    }
+    // The predicted services, against the table the header publishes.
+    let batch = c.reqs.get(&req).map(|r| u64::from(r.batch));
+    for ch in choices {
+        let Some(inst) = c.insts.get(&ch.instance) else {
+            continue;
+        };
+        if let Some(expected) = batch.and_then(|b| table_service(inst.hdr, b)) {
+            if (ch.service_ns as f64 - expected as f64).abs() > TOLERANCE_NS {
+                let at = c.at(line, t, Some(ch.instance), Some(req));
+                c.push(
+                    Rule::ElsaState,
+                    at,
+                    format!(
+                        "the choice predicts a service of {}, but the header's service_ns \
+                         table gives {} for a batch of {}",
+                        format_ns(ch.service_ns),
+                        format_ns(expected),
+                        batch.unwrap_or_default()
+                    ),
+                );
+            }
+        } else if inst.hdr.service_ns.is_none() {
+            c.unpredicted_service = true;
+        }
     }
     // The predicted waits.
     for ch in choices {
@@ -859,6 +973,19 @@ fn elsa_dispatch(
             .unwrap_or(usize::MAX)
     });
     if let Some(d) = replay(slack, &ordered, params) {
+        if !d.qualified && given.len() < order.len() && order.starts_with(&given) {
+            c.push(
+                Rule::ElsaDecision,
+                at.clone(),
+                format!(
+                    "no visited instance qualifies, yet the choices stop after [{}] of [{}]: \
+                     ELSA falls back to the soonest completion only after visiting every \
+                     instance",
+                    ids(&given),
+                    ids(&order)
+                ),
+            );
+        }
         if !d.acceptable.contains(&id) {
             c.push(
                 Rule::ElsaDecision,

@@ -4,6 +4,7 @@
 mod elsa;
 mod laws;
 mod queueing;
+mod state_machine;
 
 use migsched_sim::{Arrival, LatencyCurve, ModelSpec, QueryBatch, ServerSpec, SimSetup};
 

@@ -7,6 +7,7 @@ mod imports;
 mod layout_props;
 mod metamorphic;
 mod plans;
+mod sim_traces;
 mod traces;
 
 use migsched_core::{Catalog, Instance, ProfileTable, RawRow};

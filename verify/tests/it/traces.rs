@@ -535,3 +535,160 @@ fn unreadable_traces_are_errors() {
         "t.jsonl:1: instances: instance id 0 appears twice"
     );
 }
+
+#[test]
+fn elsa_choices_may_stop_at_the_first_that_qualifies() {
+    // Request 0: the 1g qualifies; ELSA need not look at the 3g.
+    let mut l = elsa_run(AB);
+    l[2] = elsa(0, 0, 0, 10 * M as i64, &[(0, 0, 4 * M)]);
+    assert!(rules(&l).is_empty(), "{:?}", messages(&l));
+    // Request 2: the 1g does not qualify, so stopping there is wrong.
+    let mut l = elsa_run(AB);
+    l[7] = elsa(2 * M, 2, 1, 10 * M as i64, &[(0, 6 * M, 4 * M)]);
+    assert_eq!(rules(&l), set(&[Rule::ElsaDecision]));
+    assert!(
+        messages(&l)[0].contains("no visited instance qualifies, yet the choices stop after [0]"),
+        "{:?}",
+        messages(&l)
+    );
+    // Choices that skip the first instance in visiting order.
+    let mut l = elsa_run(AB);
+    l[2] = elsa(0, 0, 0, 10 * M as i64, &[(1, 0, 2 * M)]);
+    assert!(rules(&l).contains(&Rule::ElsaDecision));
+}
+
+/// The ELSA run with the header publishing service tables (1g: 4 ms, 3g: 2 ms at any batch).
+fn elsa_with_tables() -> Vec<String> {
+    let mut l = elsa_run(AB);
+    let t = |ms: u64| format!("[{}]", vec![(ms * M).to_string(); 8].join(","));
+    l[0] = l[0]
+        .replacen(
+            r#""max_batch":8}"#,
+            &format!(r#""max_batch":8,"service_ns":{}}}"#, t(4)),
+            1,
+        )
+        .replacen(
+            r#""start":0,"model":"resnet50","slots":1,"max_batch":8}"#,
+            &format!(
+                r#""start":0,"model":"resnet50","slots":1,"max_batch":8,"service_ns":{}}}"#,
+                t(2)
+            ),
+            1,
+        );
+    l
+}
+
+#[test]
+fn elsa_service_predictions_are_checked_against_the_published_table() {
+    let l = elsa_with_tables();
+    assert!(l[0].matches("service_ns").count() == 2, "{}", l[0]);
+    let trace = read_trace(&l.join("\n"), "t.jsonl").unwrap();
+    let r = check_trace(&trace, &TraceOptions::default());
+    assert!(r.is_clean(), "{:?}", messages(&l));
+    assert!(
+        !r.not_checked.iter().any(|n| n.contains("service")),
+        "{:?}",
+        r.not_checked
+    );
+    // A choice that predicts 3 ms on the 3g, whose table says 2 ms.
+    let mut l = elsa_with_tables();
+    l[2] = elsa(0, 0, 0, 10 * M as i64, &[(0, 0, 4 * M), (1, 0, 3 * M)]);
+    assert_eq!(rules(&l), set(&[Rule::ElsaState]));
+    assert!(
+        messages(&l)[0].contains("predicts a service of 3 ms, but the header's service_ns"),
+        "{:?}",
+        messages(&l)
+    );
+    // Without tables the predicted services are listed as not checked.
+    let trace = read_trace(&elsa_run(AB).join("\n"), "t.jsonl").unwrap();
+    let r = check_trace(&trace, &TraceOptions::default());
+    assert!(r.not_checked.iter().any(|n| n.contains("service")));
+    // A table of the wrong length is unusable input.
+    let mut l = elsa_with_tables();
+    l[0] = l[0].replacen(&format!(",{}", 4 * M), "", 1);
+    let err = read_trace(&l.join("\n"), "t.jsonl")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("publishes 7 predicted service times"), "{err}");
+}
+
+#[test]
+fn dynamic_batching_waits_count_full_batches() {
+    // One 1g instance, max batch 4, predicted service 1, 1.5, 2, 2.5 ms for 1..4 samples.
+    let h = header("elsa", AB, false, &[(0, "1g.10gb", 0, 1, 4)], 10.0, 20 * M)
+        .replacen(
+            r#""max_batch":4}"#,
+            r#""max_batch":4,"service_ns":[1000000,1500000,2000000,2500000]}"#,
+            1,
+        )
+        .replacen(
+            r#""work_conserving""#,
+            r#""batching":"dynamic","work_conserving""#,
+            1,
+        );
+    let run = |third_wait: u64| {
+        vec![
+            h.clone(),
+            arrival(0, 0, 1),
+            elsa(0, 0, 0, 10 * M as i64, &[(0, 0, M)]),
+            start(0, 0, 0, &[0], 1, M),
+            arrival(M / 10, 1, 1),
+            // The running batch has 0.9 ms left.
+            elsa(M / 10, 1, 0, 10 * M as i64, &[(0, 9 * M / 10, M)]),
+            arrival(2 * M / 10, 2, 1),
+            // 0.8 ms left, plus one queued sample (1 ms).
+            elsa(2 * M / 10, 2, 0, 10 * M as i64, &[(0, 18 * M / 10, M)]),
+            arrival(3 * M / 10, 3, 1),
+            // 0.7 ms left, plus two queued samples as one batch of 2 (1.5 ms).
+            elsa(3 * M / 10, 3, 0, 10 * M as i64, &[(0, third_wait, M)]),
+            finish(M, 0, 0, &[0]),
+            start(M, 0, 0, &[1, 2, 3], 3, 2 * M),
+            finish(3 * M, 0, 0, &[1, 2, 3]),
+        ]
+    };
+    let l = run(22 * M / 10);
+    assert!(rules(&l).is_empty(), "{:?}", messages(&l));
+    // Counting each queued request as its own batch (2.7 ms) is the pre-batched rule.
+    let l = run(27 * M / 10);
+    assert_eq!(rules(&l), set(&[Rule::ElsaState]));
+    // An unknown batching mode is unusable input.
+    let mut l = run(22 * M / 10);
+    l[0] = l[0].replacen("dynamic", "lazy", 1);
+    let err = read_trace(&l.join("\n"), "t.jsonl")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("batching 'lazy'"), "{err}");
+}
+
+#[test]
+fn runs_stopped_with_requests_in_flight() {
+    // Request 3 never finishes.
+    let mut l = fifs();
+    l.remove(17);
+    assert_eq!(rules(&l), set(&[Rule::EndsOnce]));
+    // The header says arrivals stopped with requests in flight: not a violation.
+    l[0] = l[0].replacen(
+        r#""work_conserving""#,
+        r#""drained":false,"work_conserving""#,
+        1,
+    );
+    let trace = read_trace(&l.join("\n"), "t.jsonl").unwrap();
+    let r = check_trace(&trace, &TraceOptions::default());
+    assert!(r.is_clean(), "{:?}", messages(&l));
+    assert!(
+        r.not_checked
+            .iter()
+            .any(|n| n.contains("1 request(s) in flight")),
+        "{:?}",
+        r.not_checked
+    );
+    // Ending twice is still a violation.
+    let mut l = fifs();
+    l[0] = l[0].replacen(
+        r#""work_conserving""#,
+        r#""drained":false,"work_conserving""#,
+        1,
+    );
+    l.push(drop(10 * M, 3));
+    assert!(rules(&l).contains(&Rule::EndsOnce));
+}
