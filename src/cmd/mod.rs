@@ -12,6 +12,7 @@ mod profile;
 mod reproduce;
 mod simulate;
 mod solve;
+mod sweep;
 mod verify;
 
 use std::path::PathBuf;
@@ -124,6 +125,8 @@ enum Command {
     /// Plans: import other tools' plans (ParvaGPU, mig-parted) to verify them
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Run a grid of plans x schedulers x loads x seeds, in parallel, resumable, sharded
+    Sweep(sweep::SweepArgs),
 }
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
@@ -191,6 +194,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Reproduce(a) => reproduce::run(&env, a),
         Command::Verify(c) => verify::run(&env, c),
         Command::Plan(c) => plan::run(&env, c),
+        Command::Sweep(a) => sweep::run(&env, a),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

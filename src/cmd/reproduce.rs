@@ -160,7 +160,12 @@ fn sim_config(seconds: f64, seed: u64, load: f64) -> SimConfig {
     }
 }
 
-fn setup_of(env: &Env, plan: &Plan, instance: &Instance, path: &Path) -> Result<SimSetup> {
+pub(crate) fn setup_of(
+    env: &Env,
+    plan: &Plan,
+    instance: &Instance,
+    path: &Path,
+) -> Result<SimSetup> {
     let table = crate::profiles::for_instance(env, instance, path)?;
     let workload = WorkloadOptions {
         arrival: migsched_sim::Arrival::Poisson,

@@ -11,6 +11,7 @@ mod profile;
 mod reproduce;
 mod simulate;
 mod solve;
+mod sweep;
 mod verify;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,609 @@
+//! `migsched sweep`: a grid of (instance × method × scheduler × load × seed) cells, run in
+//! parallel, resumable, and sliceable into shards for batch systems; `sweep merge` joins
+//! shard outputs.
+//!
+//! Layout of an output directory: `cells/<key>.json` (one finished cell each, written
+//! atomically, so an interrupted run resumes by skipping them) and `results.csv` (plus
+//! `results.parquet` with the `parquet` feature), all cells of the directory in grid order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use migsched_core::{Instance, Plan, ProfileSource};
+use migsched_sim::{ServingMode, SimConfig, Stop, simulate};
+use migsched_solver::{Method, Objective, SolveOptions, solve};
+use serde::{Deserialize, Serialize};
+
+use super::reproduce::setup_of;
+use super::simulate::{SchedulerArg, make_scheduler};
+use super::solve::{MethodArg, ObjectiveArg, load_problem};
+use super::{Env, Outcome};
+use crate::output::{print_json, read_text, write_atomic};
+use crate::tables::{ColumnData, write_table};
+
+const AFTER_HELP: &str = "\
+SPEC is a TOML file (paths relative to it):
+
+  instances  = [\"../instances/small.toml\", \"../instances/medium.toml\"]
+  methods    = [\"ilp\", \"greedy\"]          # solve methods
+  objective  = \"min-gpus\"                 # optional (default min-gpus)
+  schedulers = [\"fifs\", \"elsa\"]
+  loads      = [0.5, 1.0]
+  seeds      = [1, 2]
+  duration_s = 5.0                        # simulated seconds per cell
+  mode       = \"prebatched\"              # or \"dynamic\" (optional, default prebatched)
+
+Each cell plans its instance with its method (once per instance and method), simulates the plan
+under its scheduler, load and seed, and writes DIR/cells/<key>.json. Finished cells are skipped
+when the sweep runs again. --shard I/N runs the cells whose grid index is I-1 modulo N, so a
+job array of N tasks covers the grid; `migsched sweep merge` joins their directories. Every row
+carries the seed, FNV-1a fingerprints of the instance file and of its profile source, and the
+migsched version.
+
+Exit codes: 0 every cell ran; 1 some plan could not be made (its cells are recorded with the
+solver's status); 2 unusable spec or input.
+
+Examples:
+  migsched sweep datasets/sweeps/example.toml --jobs 2 -o results/sweep
+  migsched sweep spec.toml --shard 3/16 -o results/shard-3      # task 3 of a 16-task array
+  migsched sweep merge results/shard-* -o results/all";
+
+/// Arguments of `migsched sweep`.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = AFTER_HELP
+)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    command: Option<SweepCommand>,
+    /// The sweep's specification (TOML)
+    #[arg(required = true)]
+    spec: Option<PathBuf>,
+    /// Output directory (created; finished cells in it are kept and skipped)
+    #[arg(short, long, required = true)]
+    out: Option<PathBuf>,
+    /// Cells run at once
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Run one slice of the grid: I/N (1 ≤ I ≤ N) takes the cells with index ≡ I−1 (mod N)
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum SweepCommand {
+    /// Join the cells of shard directories into one results table
+    #[command(
+        after_help = "Cells present in several directories must agree (same key, same row).\n\nExample:\n  migsched sweep merge results/shard-* -o results/all"
+    )]
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Shard output directories
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output directory
+    #[arg(short, long)]
+    out: PathBuf,
+}
+
+/// A sweep specification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    instances: Vec<PathBuf>,
+    methods: Vec<String>,
+    #[serde(default)]
+    objective: Option<String>,
+    schedulers: Vec<String>,
+    loads: Vec<f64>,
+    seeds: Vec<u64>,
+    duration_s: f64,
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+/// One finished cell: a row of the results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Cell {
+    index: usize,
+    key: String,
+    instance: String,
+    instance_hash: String,
+    profiles_hash: String,
+    method: String,
+    objective: String,
+    status: String,
+    gpus_used: u64,
+    scheduler: String,
+    load: f64,
+    seed: u64,
+    duration_s: f64,
+    mode: String,
+    requests: u64,
+    slo_attainment: f64,
+    throughput_rps: f64,
+    goodput_rps: f64,
+    latency_mean_ms: f64,
+    latency_p99_ms: f64,
+    version: String,
+}
+
+/// 64-bit FNV-1a of a file's bytes, as 16 hex digits: a fingerprint that tells inputs apart
+/// (not a cryptographic hash).
+fn fnv1a(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn parse_enum<T: ValueEnum>(what: &str, s: &str, spec: &Path) -> Result<T> {
+    T::from_str(s, true).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        anyhow::anyhow!(
+            "{}: {what} '{s}' is not one of {}",
+            spec.display(),
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let bad = || anyhow::anyhow!("--shard '{s}': expected I/N with 1 ≤ I ≤ N, e.g. 3/16");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i - 1, n))
+}
+
+/// A cell's file name: its fields, with anything but letters, digits, '.', '-' as '_'.
+fn cell_key(instance: &str, method: &str, sched: &str, load: f64, seed: u64) -> String {
+    format!("{instance}__{method}__{sched}__load{load}__seed{seed}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+struct Loaded {
+    name: String,
+    path: PathBuf,
+    instance: Instance,
+    hash: String,
+    profiles_hash: String,
+}
+
+/// Runs `migsched sweep`.
+pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
+    if let Some(SweepCommand::Merge(m)) = args.command {
+        return merge(&m.dirs, &m.out);
+    }
+    let (Some(spec_path), Some(out)) = (args.spec, args.out) else {
+        bail!("a sweep needs SPEC and -o DIR (see --help)");
+    };
+    if args.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let text = read_text(&spec_path, "the sweep spec")?;
+    let spec: Spec = toml::from_str(&text)
+        .with_context(|| format!("{}: not a sweep spec", spec_path.display()))?;
+    let base = spec_path.parent().unwrap_or(Path::new("."));
+    for (field, empty) in [
+        ("instances", spec.instances.is_empty()),
+        ("methods", spec.methods.is_empty()),
+        ("schedulers", spec.schedulers.is_empty()),
+        ("loads", spec.loads.is_empty()),
+        ("seeds", spec.seeds.is_empty()),
+    ] {
+        if empty {
+            bail!("{}: '{field}' is empty", spec_path.display());
+        }
+    }
+    if let Some(l) = spec.loads.iter().find(|l| !(l.is_finite() && **l > 0.0)) {
+        bail!(
+            "{}: loads: {l} is not a positive number",
+            spec_path.display()
+        );
+    }
+    if !(spec.duration_s.is_finite() && spec.duration_s > 0.0) {
+        bail!(
+            "{}: duration_s: {} is not a positive number of seconds",
+            spec_path.display(),
+            spec.duration_s
+        );
+    }
+    let methods: Vec<(String, MethodArg)> = spec
+        .methods
+        .iter()
+        .map(|m| {
+            Ok((
+                m.to_lowercase(),
+                parse_enum::<MethodArg>("method", m, &spec_path)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let objective_name = spec.objective.clone().unwrap_or_else(|| "min-gpus".into());
+    let objective: Objective =
+        parse_enum::<ObjectiveArg>("objective", &objective_name, &spec_path)?.into();
+    let scheds: Vec<(String, SchedulerArg)> = spec
+        .schedulers
+        .iter()
+        .map(|s| {
+            Ok((
+                s.to_lowercase(),
+                parse_enum::<SchedulerArg>("scheduler", s, &spec_path)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let mode_name = spec.mode.clone().unwrap_or_else(|| "prebatched".into());
+    let mode = match mode_name.as_str() {
+        "prebatched" => ServingMode::Prebatched,
+        "dynamic" => ServingMode::Dynamic {
+            max_queue_delay_ns: 0,
+        },
+        other => bail!(
+            "{}: mode '{other}' is neither 'prebatched' nor 'dynamic'",
+            spec_path.display()
+        ),
+    };
+
+    // The instances, with fingerprints of what they read.
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for p in &spec.instances {
+        let path = base.join(p);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("reading '{}'", path.display()))?;
+        let (instance, _) = load_problem(env, &path)?;
+        // The profile files it names, in order; "analytic" for generated tables.
+        let profiles_hash = match &instance.profiles {
+            ProfileSource::Files { files } => {
+                let mut all = Vec::new();
+                for f in files {
+                    let src = path.parent().unwrap_or(Path::new(".")).join(f);
+                    all.extend(
+                        std::fs::read(&src)
+                            .with_context(|| format!("reading '{}'", src.display()))?,
+                    );
+                }
+                fnv1a(&all)
+            }
+            _ => "analytic".to_string(),
+        };
+        let name = path
+            .file_stem()
+            .map_or("instance".into(), |s| s.to_string_lossy().into_owned());
+        if loaded.iter().any(|l| l.name == name) {
+            bail!(
+                "{}: two instances are named '{name}' (file stems must differ)",
+                spec_path.display()
+            );
+        }
+        loaded.push(Loaded {
+            name,
+            hash: fnv1a(&bytes),
+            profiles_hash,
+            path,
+            instance,
+        });
+    }
+
+    // The grid, in a fixed order; this shard's part of it.
+    let mut grid: Vec<(usize, usize, usize, f64, u64)> = Vec::new();
+    for i in 0..loaded.len() {
+        for m in 0..methods.len() {
+            for s in 0..scheds.len() {
+                for &load in &spec.loads {
+                    for &seed in &spec.seeds {
+                        grid.push((i, m, s, load, seed));
+                    }
+                }
+            }
+        }
+    }
+    let total = grid.len();
+    let mine: Vec<usize> = (0..total)
+        .filter(|k| shard.is_none_or(|(i, n)| k % n == i))
+        .collect();
+    let cells_dir = out.join("cells");
+    std::fs::create_dir_all(&cells_dir)
+        .with_context(|| format!("creating '{}'", cells_dir.display()))?;
+    let key_of = |k: usize| {
+        let (i, m, s, load, seed) = grid[k];
+        cell_key(&loaded[i].name, &methods[m].0, &scheds[s].0, load, seed)
+    };
+    let todo: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|&k| read_cell(&cells_dir.join(format!("{}.json", key_of(k)))).is_none())
+        .collect();
+    eprintln!(
+        "sweep: {} cells in the grid, {} in this shard, {} already done, {} to run",
+        total,
+        mine.len(),
+        mine.len() - todo.len(),
+        todo.len()
+    );
+
+    // Plans, once per (instance, method) that a cell to run needs.
+    let mut plans: BTreeMap<(usize, usize), (String, Option<Plan>)> = BTreeMap::new();
+    for &k in &todo {
+        let (i, m, ..) = grid[k];
+        if plans.contains_key(&(i, m)) {
+            continue;
+        }
+        let (_, problem) = load_problem(env, &loaded[i].path)?;
+        let method: Method = methods[m].1.into();
+        let opts = SolveOptions::default();
+        eprintln!(
+            "sweep: planning {} with {}...",
+            loaded[i].name, methods[m].0
+        );
+        let sol = solve(&problem, method, objective, &opts);
+        plans.insert((i, m), (sol.status.name().to_string(), sol.plan));
+    }
+
+    // The cells, `jobs` at a time.
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let run_cell = |k: usize| -> Result<()> {
+        let (i, m, s, load, seed) = grid[k];
+        let l = &loaded[i];
+        let (status, plan) = &plans[&(i, m)];
+        let mut cell = Cell {
+            index: k,
+            key: key_of(k),
+            instance: l.name.clone(),
+            instance_hash: l.hash.clone(),
+            profiles_hash: l.profiles_hash.clone(),
+            method: methods[m].0.clone(),
+            objective: objective_name.clone(),
+            status: status.clone(),
+            gpus_used: 0,
+            scheduler: scheds[s].0.clone(),
+            load,
+            seed,
+            duration_s: spec.duration_s,
+            mode: mode_name.clone(),
+            requests: 0,
+            slo_attainment: f64::NAN,
+            throughput_rps: f64::NAN,
+            goodput_rps: f64::NAN,
+            latency_mean_ms: f64::NAN,
+            latency_p99_ms: f64::NAN,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        if let Some(plan) = plan {
+            let setup = setup_of(env, plan, &l.instance, &l.path)?;
+            let config = SimConfig {
+                stop: Stop::Duration {
+                    ns: (spec.duration_s * 1e9) as u64,
+                    drain: false,
+                },
+                seed,
+                load,
+                mode,
+                ..SimConfig::default()
+            };
+            let mut sched = make_scheduler(scheds[s].1, 1.0, 1.0)?;
+            let r = simulate(
+                &setup,
+                &config,
+                sched.as_mut(),
+                &mut migsched_sim::NoObserver,
+            )?;
+            cell.gpus_used = u64::from(plan.gpus_used);
+            cell.requests = r.requests;
+            cell.slo_attainment = r.slo_attainment;
+            cell.throughput_rps = r.throughput_rps;
+            cell.goodput_rps = r.goodput_rps;
+            cell.latency_mean_ms = r.latency_ms.mean;
+            cell.latency_p99_ms = r.latency_ms.p99;
+        }
+        let text = serde_json::to_string_pretty(&cell)? + "\n";
+        write_atomic(&cells_dir.join(format!("{}.json", cell.key)), &text)?;
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        eprintln!("sweep: [{n}/{}] {}", todo.len(), cell.key);
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs.min(todo.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                        return;
+                    }
+                    let j = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&k) = todo.get(j) else {
+                        return;
+                    };
+                    if let Err(e) = run_cell(k) {
+                        if let Ok(mut f) = failure.lock() {
+                            f.get_or_insert(e);
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let cells = collect(std::slice::from_ref(&out))?;
+    write_results(&out, &cells)?;
+    summarize(&cells, &out, args.json)
+}
+
+fn read_cell(path: &Path) -> Option<Cell> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Every cell of the directories, by grid index; the same key twice must be the same row.
+fn collect(dirs: &[PathBuf]) -> Result<Vec<Cell>> {
+    let mut by_key: BTreeMap<String, Cell> = BTreeMap::new();
+    for d in dirs {
+        let cells_dir = d.join("cells");
+        let entries = std::fs::read_dir(&cells_dir).with_context(|| {
+            format!(
+                "reading '{}': not a sweep output directory",
+                cells_dir.display()
+            )
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let text = read_text(&p, "a sweep cell")?;
+            let cell: Cell = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a sweep cell", p.display()))?;
+            if let Some(prev) = by_key.get(&cell.key) {
+                let same = serde_json::to_string(prev)? == serde_json::to_string(&cell)?;
+                if !same {
+                    bail!(
+                        "{}: cell '{}' differs from the same cell in another directory",
+                        p.display(),
+                        cell.key
+                    );
+                }
+            }
+            by_key.insert(cell.key.clone(), cell);
+        }
+    }
+    let mut cells: Vec<Cell> = by_key.into_values().collect();
+    cells.sort_by(|a, b| a.index.cmp(&b.index).then(a.key.cmp(&b.key)));
+    Ok(cells)
+}
+
+fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
+    let s = |f: fn(&Cell) -> String| ColumnData::Str(cells.iter().map(f).collect());
+    let u = |f: fn(&Cell) -> u64| ColumnData::U64(cells.iter().map(f).collect());
+    let x = |f: fn(&Cell) -> f64| ColumnData::F64(cells.iter().map(f).collect());
+    let columns = [
+        ("index", u(|c| c.index as u64)),
+        ("instance", s(|c| c.instance.clone())),
+        ("method", s(|c| c.method.clone())),
+        ("objective", s(|c| c.objective.clone())),
+        ("status", s(|c| c.status.clone())),
+        ("gpus_used", u(|c| c.gpus_used)),
+        ("scheduler", s(|c| c.scheduler.clone())),
+        ("load", x(|c| c.load)),
+        ("seed", u(|c| c.seed)),
+        ("duration_s", x(|c| c.duration_s)),
+        ("mode", s(|c| c.mode.clone())),
+        ("requests", u(|c| c.requests)),
+        ("slo_attainment", x(|c| c.slo_attainment)),
+        ("throughput_rps", x(|c| c.throughput_rps)),
+        ("goodput_rps", x(|c| c.goodput_rps)),
+        ("latency_mean_ms", x(|c| c.latency_mean_ms)),
+        ("latency_p99_ms", x(|c| c.latency_p99_ms)),
+        ("instance_hash", s(|c| c.instance_hash.clone())),
+        ("profiles_hash", s(|c| c.profiles_hash.clone())),
+        ("version", s(|c| c.version.clone())),
+    ];
+    write_table(&out.join("results.csv"), &columns)?;
+    if cfg!(feature = "parquet") {
+        write_table(&out.join("results.parquet"), &columns)?;
+    }
+    Ok(())
+}
+
+fn summarize(cells: &[Cell], out: &Path, json: bool) -> Result<Outcome> {
+    let unplanned = cells.iter().filter(|c| c.gpus_used == 0).count();
+    if json {
+        let v = serde_json::json!({
+            "out": out.display().to_string(),
+            "cells": cells.len(),
+            "unplanned": unplanned,
+        });
+        print_json(&v)?;
+    } else {
+        outln!(
+            "{} cells in {} ({} without a plan); results in {}",
+            cells.len(),
+            out.display(),
+            unplanned,
+            out.join("results.csv").display()
+        );
+    }
+    Ok(Outcome::from_ok(unplanned == 0))
+}
+
+fn merge(dirs: &[PathBuf], out: &Path) -> Result<Outcome> {
+    let cells = collect(dirs)?;
+    if cells.is_empty() {
+        bail!("no cells in {} director(ies)", dirs.len());
+    }
+    let cells_dir = out.join("cells");
+    std::fs::create_dir_all(&cells_dir)
+        .with_context(|| format!("creating '{}'", cells_dir.display()))?;
+    for c in &cells {
+        let text = serde_json::to_string_pretty(c)? + "\n";
+        write_atomic(&cells_dir.join(format!("{}.json", c.key)), &text)?;
+    }
+    write_results(out, &cells)?;
+    summarize(&cells, out, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_one_based_slices() {
+        assert_eq!(parse_shard("1/4").unwrap(), (0, 4));
+        assert_eq!(parse_shard("4/4").unwrap(), (3, 4));
+        for bad in ["0/4", "5/4", "1/0", "x/2", "3", ""] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_are_file_names() {
+        assert_eq!(
+            cell_key("small", "ilp", "round-robin", 0.5, 3),
+            "small__ilp__round-robin__load0.5__seed3"
+        );
+        assert_eq!(
+            cell_key("a b/c", "x", "y", 1.0, 0),
+            "a_b_c__x__y__load1__seed0"
+        );
+    }
+
+    #[test]
+    fn fingerprints_differ_for_different_bytes() {
+        assert_eq!(fnv1a(b""), "cbf29ce484222325");
+        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
+    }
+}
