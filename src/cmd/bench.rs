@@ -8,7 +8,7 @@ use migsched_core::{
     Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
 };
 use migsched_solver::{Method, Objective, Problem, SolveOptions, Status, solve};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Env, Outcome};
 use crate::output::{Table, print_json};
@@ -44,17 +44,17 @@ pub struct SimBenchArgs {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct SimBenchRow {
-    scheduler: String,
-    requests: u64,
-    events: u64,
-    wall_seconds: f64,
-    cpu_seconds: Option<f64>,
-    requests_per_second: f64,
-    requests_per_cpu_second: Option<f64>,
-    slo_attainment: f64,
-    peak_rss_mib: Option<f64>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SimBenchRow {
+    pub scheduler: String,
+    pub requests: u64,
+    pub events: u64,
+    pub wall_seconds: f64,
+    pub cpu_seconds: Option<f64>,
+    pub requests_per_second: f64,
+    pub requests_per_cpu_second: Option<f64>,
+    pub slo_attainment: f64,
+    pub peak_rss_mib: Option<f64>,
 }
 
 const SOLVER_HELP: &str = "\
@@ -82,19 +82,19 @@ pub struct SolverBenchArgs {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct BenchRow {
-    gpus: u32,
-    models: usize,
-    method: Method,
-    status: Status,
-    gpus_used: Option<u32>,
-    gap_to_ilp_bound: Option<f64>,
-    solve_seconds: f64,
-    layouts: usize,
-    serving_options: usize,
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct BenchRow {
+    pub gpus: u32,
+    pub models: usize,
+    pub method: Method,
+    pub status: Status,
+    pub gpus_used: Option<u32>,
+    pub gap_to_ilp_bound: Option<f64>,
+    pub solve_seconds: f64,
+    pub layouts: usize,
+    pub serving_options: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
+    pub reason: Option<String>,
 }
 
 pub fn run(env: &Env, command: BenchCommand) -> Result<Outcome> {
@@ -124,14 +124,53 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
+    if args.requests == 0 {
+        anyhow::bail!("--requests must be at least 1");
+    }
+    let rows = sim_rows(env, args.requests, !args.json)?;
+    if args.json {
+        print_json(&rows)?;
+        return Ok(Outcome::Yes);
+    }
+    let mut t = Table::new(&[
+        "scheduler",
+        ">requests",
+        ">events",
+        ">wall s",
+        ">CPU s",
+        ">requests/s",
+        ">per CPU s",
+        ">SLO met",
+        ">peak RSS MiB",
+    ]);
+    for r in &rows {
+        t.row(vec![
+            r.scheduler.clone(),
+            r.requests.to_string(),
+            r.events.to_string(),
+            format!("{:.2}", r.wall_seconds),
+            r.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}")),
+            format!("{:.2} M", r.requests_per_second / 1e6),
+            r.requests_per_cpu_second
+                .map_or("-".into(), |c| format!("{:.2} M", c / 1e6)),
+            format!("{:.2}%", 100.0 * r.slo_attainment),
+            r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}")),
+        ]);
+    }
+    out!("{}", t.render());
+    outln!(
+        "\n56 queues (8 x A100-80GB as 7 x 1g.10gb), ResNet-50, queries of 1-32 samples, 80% load, one core."
+    );
+    Ok(Outcome::Yes)
+}
+
+/// ELSA and FIFS on the 56-queue server, `requests` arrivals each: speed and memory.
+pub(crate) fn sim_rows(env: &Env, requests: u64, progress: bool) -> Result<Vec<SimBenchRow>> {
     use migsched_sim::schedulers::{Elsa, Fifs};
     use migsched_sim::{
         Arrival, LatencyCurve, ModelSpec, NoObserver, QueryBatch, Scheduler, ServerSpec,
         ServingMode, SimConfig, SimSetup, Stop, simulate,
     };
-    if args.requests == 0 {
-        anyhow::bail!("--requests must be at least 1");
-    }
     let table = analytic_table(
         &env.catalog,
         "a100-80gb",
@@ -191,7 +230,7 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
         replay: None,
     };
     let config = SimConfig {
-        stop: Stop::Requests { n: args.requests },
+        stop: Stop::Requests { n: requests },
         mode: ServingMode::Prebatched,
         seed: 1,
         ..SimConfig::default()
@@ -199,8 +238,8 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
     let mut rows = Vec::new();
     let runs: Vec<Box<dyn Scheduler>> = vec![Box::new(Elsa::default()), Box::new(Fifs)];
     for mut sched in runs {
-        if !args.json {
-            eprintln!("{} requests with {}...", args.requests, sched.name());
+        if progress {
+            eprintln!("{requests} requests with {}...", sched.name());
         }
         let started = std::time::Instant::now();
         let cpu_before = cpu_seconds();
@@ -219,40 +258,7 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
             peak_rss_mib: peak_rss_mib(),
         });
     }
-    if args.json {
-        print_json(&rows)?;
-        return Ok(Outcome::Yes);
-    }
-    let mut t = Table::new(&[
-        "scheduler",
-        ">requests",
-        ">events",
-        ">wall s",
-        ">CPU s",
-        ">requests/s",
-        ">per CPU s",
-        ">SLO met",
-        ">peak RSS MiB",
-    ]);
-    for r in &rows {
-        t.row(vec![
-            r.scheduler.clone(),
-            r.requests.to_string(),
-            r.events.to_string(),
-            format!("{:.2}", r.wall_seconds),
-            r.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}")),
-            format!("{:.2} M", r.requests_per_second / 1e6),
-            r.requests_per_cpu_second
-                .map_or("-".into(), |c| format!("{:.2} M", c / 1e6)),
-            format!("{:.2}%", 100.0 * r.slo_attainment),
-            r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}")),
-        ]);
-    }
-    out!("{}", t.render());
-    outln!(
-        "\n56 queues (8 x A100-80GB as 7 x 1g.10gb), ResNet-50, queries of 1-32 samples, 80% load, one core."
-    );
-    Ok(Outcome::Yes)
+    Ok(rows)
 }
 
 /// The zoo's tables on A100-80GB (MPS up to 3), and `n` models: the zoo's, then variants
@@ -312,77 +318,7 @@ fn synthetic(env: &Env, n: usize, base: &ProfileTable) -> Result<(Vec<ModelDeman
 }
 
 fn solver(env: &Env, args: SolverBenchArgs) -> Result<Outcome> {
-    let zoo: Vec<String> = model_names().iter().map(|s| s.to_string()).collect();
-    let base = analytic_table(
-        &env.catalog,
-        "a100-80gb",
-        &zoo,
-        &DEFAULT_BATCHES,
-        3,
-        &AnalyticParams::default(),
-        &ZooOptions::default(),
-    )?;
-    let options = SolveOptions {
-        time_limit_s: args.time_limit,
-        ..SolveOptions::default()
-    };
-    let mut rows = Vec::new();
-    for &n in &args.models {
-        let (models, table) = synthetic(env, n, &base)?;
-        for &g in &args.gpus {
-            // Demand: about 60% of the cluster at each model's best throughput per GPU,
-            // shared equally among the models.
-            let demands: Vec<ModelDemand> = models
-                .iter()
-                .map(|m| ModelDemand {
-                    rate_rps: (m.rate_rps * 0.6 * f64::from(g) / n as f64).max(1.0),
-                    ..m.clone()
-                })
-                .collect();
-            let instance = Instance {
-                name: format!("bench-{g}gpus-{n}models"),
-                serving: Serving {
-                    slo_rule: SloRule::Double,
-                    max_procs: 3,
-                    driver: Driver::R510OrLater,
-                    batches: None,
-                },
-                profiles: ProfileSource::Analytic,
-                gpus: vec![GpuPool {
-                    gpu: "a100-80gb".into(),
-                    count: g,
-                    cost: 1.0,
-                }],
-                models: demands,
-            };
-            let problem = Problem::new(&env.catalog, &instance, &table)?;
-            let mut ilp_bound = None;
-            for method in [Method::Ilp, Method::Homogeneous, Method::Greedy] {
-                if !args.json {
-                    eprintln!("{g} GPUs, {n} models: {method}...");
-                }
-                let s = solve(&problem, method, Objective::MinGpus, &options);
-                if method == Method::Ilp {
-                    ilp_bound = s.bound;
-                }
-                rows.push(BenchRow {
-                    gpus: g,
-                    models: n,
-                    method,
-                    status: s.status,
-                    gpus_used: s.gpus_used,
-                    gap_to_ilp_bound: match (s.objective_value, ilp_bound) {
-                        (Some(v), Some(b)) if b > 0.0 => Some((v - b) / b),
-                        _ => None,
-                    },
-                    solve_seconds: s.solve_seconds,
-                    layouts: problem.pools.iter().map(|p| p.layouts.len()).sum(),
-                    serving_options: problem.best.len(),
-                    reason: s.reason.clone(),
-                });
-            }
-        }
-    }
+    let rows = solver_rows(env, &args.gpus, &args.models, args.time_limit, !args.json)?;
     if args.json {
         print_json(&rows)?;
         return Ok(Outcome::Yes);
@@ -414,4 +350,86 @@ fn solver(env: &Env, args: SolverBenchArgs) -> Result<Outcome> {
     }
     out!("{}", t.render());
     Ok(Outcome::Yes)
+}
+
+/// The ILP, homogeneous and greedy on the synthetic instances of each (GPUs, models).
+pub(crate) fn solver_rows(
+    env: &Env,
+    gpus: &[u32],
+    model_counts: &[usize],
+    time_limit_s: f64,
+    progress: bool,
+) -> Result<Vec<BenchRow>> {
+    let zoo: Vec<String> = model_names().iter().map(|s| s.to_string()).collect();
+    let base = analytic_table(
+        &env.catalog,
+        "a100-80gb",
+        &zoo,
+        &DEFAULT_BATCHES,
+        3,
+        &AnalyticParams::default(),
+        &ZooOptions::default(),
+    )?;
+    let options = SolveOptions {
+        time_limit_s,
+        ..SolveOptions::default()
+    };
+    let mut rows = Vec::new();
+    for &n in model_counts {
+        let (models, table) = synthetic(env, n, &base)?;
+        for &g in gpus {
+            // Demand: about 60% of the cluster at each model's best throughput per GPU,
+            // shared equally among the models.
+            let demands: Vec<ModelDemand> = models
+                .iter()
+                .map(|m| ModelDemand {
+                    rate_rps: (m.rate_rps * 0.6 * f64::from(g) / n as f64).max(1.0),
+                    ..m.clone()
+                })
+                .collect();
+            let instance = Instance {
+                name: format!("bench-{g}gpus-{n}models"),
+                serving: Serving {
+                    slo_rule: SloRule::Double,
+                    max_procs: 3,
+                    driver: Driver::R510OrLater,
+                    batches: None,
+                },
+                profiles: ProfileSource::Analytic,
+                gpus: vec![GpuPool {
+                    gpu: "a100-80gb".into(),
+                    count: g,
+                    cost: 1.0,
+                }],
+                models: demands,
+            };
+            let problem = Problem::new(&env.catalog, &instance, &table)?;
+            let mut ilp_bound = None;
+            for method in [Method::Ilp, Method::Homogeneous, Method::Greedy] {
+                if progress {
+                    eprintln!("{g} GPUs, {n} models: {method}...");
+                }
+                let s = solve(&problem, method, Objective::MinGpus, &options);
+                if method == Method::Ilp {
+                    ilp_bound = s.bound;
+                }
+                rows.push(BenchRow {
+                    gpus: g,
+                    models: n,
+                    method,
+                    status: s.status,
+                    gpus_used: s.gpus_used,
+                    gap_to_ilp_bound: match (s.objective_value, ilp_bound) {
+                        (Some(v), Some(b)) if b > 0.0 => Some((v - b) / b),
+                        _ => None,
+                    },
+                    solve_seconds: s.solve_seconds,
+                    layouts: problem.pools.iter().map(|p| p.layouts.len()).sum(),
+                    serving_options: problem.best.len(),
+                    reason: s.reason.clone(),
+                });
+            }
+        }
+    }
+    Ok(rows)
 }

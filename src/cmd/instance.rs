@@ -40,25 +40,25 @@ Example:
 #[derive(Debug, Args)]
 pub struct ParvaArgs {
     /// ParvaGPU data directory (holding SLO/ and prof_data/)
-    dir: PathBuf,
+    pub dir: PathBuf,
     /// Scenario number (1-based row of the SLO files)
     #[arg(long)]
-    scenario: usize,
+    pub scenario: usize,
     /// The instance file to write (TOML)
     #[arg(short, long)]
-    output: PathBuf,
+    pub output: PathBuf,
     /// GPU type of the cluster
     #[arg(long, default_value = "a100-80gb")]
-    gpu: String,
+    pub gpu: String,
     /// GPUs available (an upper bound for min-gpus)
     #[arg(long, default_value_t = 256)]
-    gpus: u32,
+    pub gpus: u32,
     /// Most MPS processes per instance; the most in the profile data when omitted
     #[arg(long)]
-    max_procs: Option<u32>,
+    pub max_procs: Option<u32>,
     /// An existing profile table for the instance to name instead of importing one
     #[arg(long, value_name = "FILE")]
-    profiles: Option<PathBuf>,
+    pub profiles: Option<PathBuf>,
 }
 
 pub fn run(env: &Env, command: InstanceCommand) -> Result<Outcome> {
@@ -88,6 +88,14 @@ fn profile_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 }
 
 fn import_parvagpu(env: &Env, args: ParvaArgs) -> Result<Outcome> {
+    let message = write_parvagpu_instance(env, &args)?;
+    outln!("{message}");
+    Ok(Outcome::Yes)
+}
+
+/// Writes one ParvaGPU scenario as an instance file (and its profile table unless
+/// `args.profiles` names one); returns what was written, in words.
+pub fn write_parvagpu_instance(env: &Env, args: &ParvaArgs) -> Result<String> {
     let gpu = env.gpu(&args.gpu)?;
     let files = profile_files(&args.dir)?;
     let stems: Vec<&str> = files.iter().map(|(s, _)| s.as_str()).collect();
@@ -181,7 +189,7 @@ fn import_parvagpu(env: &Env, args: ParvaArgs) -> Result<Outcome> {
         write_profile_table(&out_dir.join(format!("{stem}.profiles.csv")), t)?;
     }
     write_atomic(&args.output, &text)?;
-    outln!(
+    Ok(format!(
         "wrote {} ({} models, {} x {}){}",
         args.output.display(),
         instance.models.len(),
@@ -194,8 +202,7 @@ fn import_parvagpu(env: &Env, args: ParvaArgs) -> Result<Outcome> {
                 t.rows().len()
             ))
             .unwrap_or_default()
-    );
-    Ok(Outcome::Yes)
+    ))
 }
 
 /// `path` as the instance file in `dir` should name it: relative when both are relative or

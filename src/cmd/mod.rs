@@ -9,6 +9,7 @@ mod mig_parted;
 mod models;
 mod plan;
 mod profile;
+mod repro_extra;
 mod reproduce;
 mod simulate;
 mod solve;
@@ -127,6 +128,8 @@ enum Command {
     Plan(plan::PlanCommand),
     /// Run a grid of plans x schedulers x loads x seeds, in parallel, resumable, sharded
     Sweep(sweep::SweepArgs),
+    /// Render a reproduction's tables, plots and summary again from its results.json
+    Report(reproduce::ReportArgs),
 }
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
@@ -195,6 +198,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(c) => verify::run(&env, c),
         Command::Plan(c) => plan::run(&env, c),
         Command::Sweep(a) => sweep::run(&env, a),
+        Command::Report(a) => reproduce::run_report(a),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

@@ -10,8 +10,9 @@ use clap::{Args, ValueEnum};
 use migsched_core::{Instance, Plan};
 use migsched_sim::{ServingMode, SimConfig, SimReport, SimSetup, Stop, WorkloadOptions, simulate};
 use migsched_solver::{Method, Objective, SolveOptions, solve};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::repro_extra;
 use super::simulate::{
     PeakStep, SchedulerArg, ServerEntry, make_scheduler, peak_search, plan_of_servers,
 };
@@ -28,25 +29,40 @@ Targets:
                routed plan, on the bundled PARIS-style instances: peak load, SLO attainment
                and p99 at load 1, and SLO attainment across loads.
 
+  parvagpu     ParvaGPU's six A100-80GB SLO scenarios in its own setting, planned by the ILP
+               (proven optimal) and the homogeneous and ParvaGPU-shaped greedy baselines;
+               needs --data DIR (ParvaGPU's data, read in place, never bundled).
+  scaling      Planning time of the ILP and the baselines against cluster and model counts,
+               and the simulator's requests per CPU second (timings vary between runs).
+
 Each writes into --out (default out/<target>): summary.md, results.csv and results.parquet,
 sweep.csv and sweep.parquet, plots as .svg and .png, and results.json; then prints the summary.
 --quick shortens every simulation (under a minute in all). Results are deterministic for a seed.
 
 Examples:
   migsched reproduce paris-elsa --quick
-  migsched reproduce paris-elsa --out results/paris-elsa";
+  migsched reproduce paris-elsa --out results/paris-elsa
+  migsched reproduce parvagpu --data ../shared/datasets/parvagpu-a100-80gb
+  migsched reproduce scaling --quick
+  migsched report out/paris-elsa";
 
 /// Reproduction targets.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Target {
     /// PARIS + ELSA vs homogeneous partitions with FIFS vs the ILP plan
     ParisElsa,
+    /// ParvaGPU's six SLO scenarios planned exactly (needs --data)
+    Parvagpu,
+    /// Solver time and simulator speed against size
+    Scaling,
 }
 
 impl Target {
     fn name(self) -> &'static str {
         match self {
             Target::ParisElsa => "paris-elsa",
+            Target::Parvagpu => "parvagpu",
+            Target::Scaling => "scaling",
         }
     }
 }
@@ -65,6 +81,66 @@ pub struct ReproduceArgs {
     /// Seed of every simulation
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Third-party data a target reads in place (parvagpu: ParvaGPU's data directory)
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+/// Arguments of `migsched report`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "DIR is a directory written by `migsched reproduce` (it reads DIR/results.json and\nwrites the tables, plots and summary.md again, e.g. after a plotting change).\n\nExamples:\n  migsched report out/paris-elsa"
+)]
+pub struct ReportArgs {
+    /// A results directory of `migsched reproduce`
+    dir: PathBuf,
+}
+
+/// Runs `migsched report`.
+pub fn run_report(args: ReportArgs) -> Result<Outcome> {
+    let summary = render_again(&args.dir)?;
+    out!("{summary}");
+    Ok(Outcome::Yes)
+}
+
+/// Renders a results directory's tables, plots and summary again from its `results.json`
+/// (`migsched report`); returns the summary.
+fn render_again(dir: &Path) -> Result<String> {
+    let path = dir.join("results.json");
+    let text = crate::output::read_text(&path, "the results")?;
+    #[derive(Deserialize)]
+    struct Head {
+        target: String,
+    }
+    let head: Head = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not the results.json of `migsched reproduce`",
+            path.display()
+        )
+    })?;
+    let summary = match head.target.as_str() {
+        "paris-elsa" => {
+            let r: ParisElsaResults = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not paris-elsa results", path.display()))?;
+            render_paris_elsa(dir, &r)?
+        }
+        "parvagpu" => repro_extra::render_parvagpu(
+            dir,
+            &serde_json::from_str(&text)
+                .with_context(|| format!("{}: not parvagpu results", path.display()))?,
+        )?,
+        "scaling" => repro_extra::render_scaling(
+            dir,
+            &serde_json::from_str(&text)
+                .with_context(|| format!("{}: not scaling results", path.display()))?,
+        )?,
+        other => bail!(
+            "{}: target '{other}' is not one migsched reproduces (paris-elsa, parvagpu, scaling)",
+            path.display()
+        ),
+    };
+    write_atomic(&dir.join("summary.md"), &summary)?;
+    Ok(summary)
 }
 
 /// The bundled datasets: `MIGSCHED_DATASETS`, else `./datasets`, else the source tree's.
@@ -88,6 +164,8 @@ pub fn run(env: &Env, args: ReproduceArgs) -> Result<Outcome> {
     let started = Instant::now();
     let summary = match args.target {
         Target::ParisElsa => paris_elsa(env, &out, args.quick, args.seed)?,
+        Target::Parvagpu => repro_extra::parvagpu(env, &out, args.data.as_deref())?,
+        Target::Scaling => repro_extra::scaling(env, &out, args.quick)?,
     };
     write_atomic(&out.join("summary.md"), &summary)?;
     out!("{summary}");
@@ -100,7 +178,7 @@ pub fn run(env: &Env, args: ReproduceArgs) -> Result<Outcome> {
 }
 
 /// Simulation lengths for one reproduction.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Budget {
     peak_s: f64,
     point_s: f64,
@@ -126,7 +204,7 @@ impl Budget {
 }
 
 /// One configuration measured: a plan served by a scheduler.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
     instance: String,
     config: String,
@@ -137,7 +215,7 @@ struct Row {
     p99_ms_at_1: Vec<(String, f64)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SweepPoint {
     instance: String,
     config: String,
@@ -490,6 +568,40 @@ fn paris_elsa(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
             }
         }
     }
+    let results = ParisElsaResults {
+        target: "paris-elsa".into(),
+        quick,
+        seed,
+        budget,
+        rows,
+        sweep,
+    };
+    let json = serde_json::to_string_pretty(&results)?;
+    write_atomic(&out.join("results.json"), &(json + "\n"))?;
+    render_paris_elsa(out, &results)
+}
+
+/// Everything `paris-elsa` measured: `results.json`, from which `migsched report` renders the
+/// tables, plots and summary again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ParisElsaResults {
+    target: String,
+    quick: bool,
+    seed: u64,
+    budget: Budget,
+    rows: Vec<Row>,
+    sweep: Vec<SweepPoint>,
+}
+
+/// Writes the tables and plots of `paris-elsa` results into `out`; returns the summary.
+fn render_paris_elsa(out: &Path, results: &ParisElsaResults) -> Result<String> {
+    let (rows, sweep, quick, seed, budget) = (
+        &results.rows,
+        &results.sweep,
+        results.quick,
+        results.seed,
+        results.budget,
+    );
     // Raw results.
     for ext in ["csv", "parquet"] {
         write_table(
@@ -565,25 +677,6 @@ fn paris_elsa(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
             ],
         )?;
     }
-    #[derive(Serialize)]
-    struct Json<'a> {
-        target: &'static str,
-        quick: bool,
-        seed: u64,
-        budget: Budget,
-        rows: &'a [Row],
-        sweep: &'a [SweepPoint],
-    }
-    let json = serde_json::to_string_pretty(&Json {
-        target: "paris-elsa",
-        quick,
-        seed,
-        budget,
-        rows: &rows,
-        sweep: &sweep,
-    })?;
-    write_atomic(&out.join("results.json"), &(json + "\n"))?;
-
     // Plots.
     for name in ["paris", "paris-tight"] {
         let mine: Vec<&Row> = rows.iter().filter(|r| r.instance == name).collect();
@@ -655,7 +748,7 @@ fn paris_elsa(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
         .map(|k| {
             (
                 k.label().to_string(),
-                cats.iter().map(|c| k.peak(&rows, c)).collect(),
+                cats.iter().map(|c| k.peak(rows, c)).collect(),
             )
         })
         .collect();
@@ -720,9 +813,9 @@ fn paris_elsa(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
             "n/a".into()
         }
     };
-    let pe = |i: &str| Kind::ParisElsa.peak(&rows, i);
-    let pf = |i: &str| Kind::ParisFifs.peak(&rows, i);
-    let hf = |i: &str| Kind::HomogeneousFifs.peak(&rows, i);
+    let pe = |i: &str| Kind::ParisElsa.peak(rows, i);
+    let pf = |i: &str| Kind::ParisFifs.peak(rows, i);
+    let hf = |i: &str| Kind::HomogeneousFifs.peak(rows, i);
     s.push_str(&format!(
         "\nHeadlines: on `paris-tight`, PARIS + ELSA vs the best homogeneous split with FIFS: {} peak load; \
          ELSA vs FIFS on the PARIS plan: {}. On `paris`: {} and {}.\n\n",

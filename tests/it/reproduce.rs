@@ -83,4 +83,101 @@ fn paris_elsa_quick() {
         csv,
         std::fs::read_to_string(d2.join("results.csv")).unwrap()
     );
+    // `migsched report` renders the same files again from results.json.
+    let svg = std::fs::read_to_string(d.join("peak-load.svg")).unwrap();
+    for f in [
+        "summary.md",
+        "peak-load.svg",
+        "peak-load.png",
+        "results.csv",
+    ] {
+        std::fs::remove_file(d.join(f)).unwrap();
+    }
+    let r = expect(&["report", d.to_str().unwrap()], 0);
+    assert_eq!(r.stdout, summary);
+    assert_eq!(
+        std::fs::read_to_string(d.join("summary.md")).unwrap(),
+        summary
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("peak-load.svg")).unwrap(),
+        svg
+    );
+    assert!(is_png(&d.join("peak-load.png")));
+    assert_eq!(std::fs::read_to_string(d.join("results.csv")).unwrap(), csv);
+}
+
+#[test]
+fn report_needs_a_results_directory() {
+    let d = tmp("report-empty");
+    std::fs::create_dir_all(&d).unwrap();
+    let r = expect(&["report", d.to_str().unwrap()], 2);
+    assert!(r.stderr.contains("results.json"), "{}", r.stderr);
+    std::fs::write(d.join("results.json"), r#"{"target":"nope"}"#).unwrap();
+    let r = expect(&["report", d.to_str().unwrap()], 2);
+    assert!(r.stderr.contains("target 'nope'"), "{}", r.stderr);
+}
+
+#[test]
+fn parvagpu_needs_its_data_and_plans_every_scenario() {
+    let d = tmp("repro-parvagpu");
+    let r = expect(&["reproduce", "parvagpu", "--out", d.to_str().unwrap()], 2);
+    assert!(r.stderr.contains("needs --data DIR"), "{}", r.stderr);
+    let Some(data) = super::parvagpu_dir() else {
+        return;
+    };
+    let r = expect(
+        &[
+            "reproduce",
+            "parvagpu",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            d.to_str().unwrap(),
+        ],
+        0,
+    );
+    // The optima the README reports, proven by the ILP.
+    for (k, g) in [(1, 2), (2, 3), (3, 5), (4, 7), (5, 12), (6, 15)] {
+        let row = format!("| {k} | ");
+        let line = r.stdout.lines().find(|l| l.starts_with(&row)).unwrap();
+        assert!(
+            line.contains(&format!("| {g} (proven optimal) |")),
+            "{line}"
+        );
+    }
+    let svg = std::fs::read_to_string(d.join("gpus.svg")).unwrap();
+    assert!(svg.contains("homogeneous") && svg.contains("ILP"));
+    assert!(is_png(&d.join("gpus.png")));
+    std::fs::remove_file(d.join("summary.md")).unwrap();
+    let again = expect(&["report", d.to_str().unwrap()], 0);
+    assert_eq!(again.stdout, r.stdout);
+}
+
+#[test]
+fn scaling_quick() {
+    let d = tmp("repro-scaling");
+    let r = expect(
+        &[
+            "reproduce",
+            "scaling",
+            "--quick",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+        0,
+    );
+    for row in [
+        "| 8 | 4 | ilp | optimal |",
+        "| 64 | 16 | greedy |",
+        "| elsa | 300000 |",
+        "| fifs | 300000 |",
+    ] {
+        assert!(r.stdout.contains(row), "missing {row}:\n{}", r.stdout);
+    }
+    let svg = std::fs::read_to_string(d.join("solver-time.svg")).unwrap();
+    assert!(svg.contains("ilp, 4 models") && svg.contains("greedy, 16 models"));
+    for f in ["solver.csv", "sim.csv", "results.json", "solver-time.png"] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
 }
