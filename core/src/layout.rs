@@ -699,6 +699,27 @@ mod tests {
         Catalog::builtin().gpu(id).unwrap().clone()
     }
 
+    #[test]
+    fn profile_counts_keep_no_zero_entries() {
+        let (a, b) = (ProfileIndex(0), ProfileIndex(3));
+        let mut c = ProfileCounts::new();
+        c.add(a, 0);
+        assert!(c.is_empty());
+        assert_eq!(c, ProfileCounts::new());
+        c.add(a, 2);
+        c.add(b, 1);
+        assert_eq!((c.total(), c.get(a), c.get(b)), (3, 2, 1));
+        assert!(c.remove_one(b));
+        assert_eq!(c.iter().collect::<Vec<_>>(), [(a, 2)]);
+        assert!(!c.remove_one(b));
+        assert!(c.remove_one(a));
+        assert_eq!((c.total(), c.get(a)), (1, 1));
+        assert!(c.remove_one(a));
+        assert!(c.is_empty());
+        assert_eq!(c, ProfileCounts::new());
+        assert_eq!(c.total(), 0);
+    }
+
     fn errors(id: &str, text: &str, driver: Driver) -> Vec<String> {
         match Layout::parse(gpu(id), text, driver) {
             Ok(l) => panic!("{text} should be illegal, got {l}"),
