@@ -3,6 +3,7 @@
 mod bench;
 mod catalog;
 mod gpus;
+mod hwbench;
 mod instance;
 mod layouts;
 mod mig_parted;
@@ -124,6 +125,9 @@ enum Command {
     /// Plans: import other tools' plans (ParvaGPU, mig-parted) to verify them
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Hardware bench: discover MIG GPUs (NVML), reach a plan's layout with nvidia-smi steps
+    #[command(subcommand)]
+    Hwbench(hwbench::HwbenchCommand),
 }
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
@@ -191,6 +195,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Reproduce(a) => reproduce::run(&env, a),
         Command::Verify(c) => verify::run(&env, c),
         Command::Plan(c) => plan::run(&env, c),
+        Command::Hwbench(c) => hwbench::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod gpus;
+mod hwbench;
 mod instance;
 mod layouts;
 mod mig_parted;
