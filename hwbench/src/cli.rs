@@ -2,7 +2,7 @@
 //! binary. Each returns `Ok(true)` (exit 0), `Ok(false)` (exit 1: differences, changes
 //! needed) or an error (exit 2: unusable input, no driver).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -285,7 +285,7 @@ pub fn render_discovery(state: &DeviceState, comparison: &[GpuComparison]) -> St
 }
 
 /// Reads and checks a plan file's format tag.
-pub fn read_plan(path: &PathBuf) -> Result<Plan> {
+pub fn read_plan(path: &Path) -> Result<Plan> {
     let text = read_text(path, "plan")?;
     if text.trim().is_empty() {
         bail!("plan '{}': the file is empty", path.display());

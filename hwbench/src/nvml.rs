@@ -429,11 +429,11 @@ fn gpu_instance(lib: &sys::NvmlLib, gi: sys::nvmlGpuInstance_t) -> Result<GpuIns
     })
 }
 
-/// MIG devices: (GI id, CI id) -> (MIG UUID, SMs).
-fn mig_devices(
-    lib: &sys::NvmlLib,
-    handle: sys::nvmlDevice_t,
-) -> Result<BTreeMap<(u32, u32), (String, Option<u32>)>> {
+/// MIG devices by (GI id, CI id): their UUID and SMs.
+type MigDevices = BTreeMap<(u32, u32), (String, Option<u32>)>;
+
+/// The MIG devices of a GPU.
+fn mig_devices(lib: &sys::NvmlLib, handle: sys::nvmlDevice_t) -> Result<MigDevices> {
     let max_f = sym(
         &lib.nvmlDeviceGetMaxMigDeviceCount,
         "nvmlDeviceGetMaxMigDeviceCount",

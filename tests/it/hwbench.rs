@@ -192,3 +192,25 @@ fn bad_input_is_named() {
         assert!(r.stderr.contains(want), "want '{want}': {}", r.stderr);
     }
 }
+
+#[test]
+fn live_commands_say_there_is_no_driver() {
+    if migsched_hwbench::nvml::driver_present() {
+        println!("skipped: an NVIDIA driver is present on this machine");
+        return;
+    }
+    let dir = tmp("hwbench-nodriver");
+    let p = write(&dir, "plan.json", &plan(&gpu(0, "a100-80gb", "7g.80gb@0")));
+    for args in [
+        vec!["hwbench", "discover"],
+        vec!["hwbench", "diff", &p],
+        vec!["hwbench", "diff", &p, "--apply", "--yes"],
+    ] {
+        let r = expect(&args, 2);
+        assert!(
+            r.stderr.contains("no NVIDIA driver"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}

@@ -117,6 +117,7 @@ fn help_and_version() {
         "simulate",
         "peak",
         "bench",
+        "hwbench",
     ] {
         assert!(r.stdout.contains(sub), "{sub}");
         let h = expect(&[sub, "--help"], 0);

@@ -337,7 +337,8 @@ proptest! {
         let destroys = d.steps.iter().filter(|s| matches!(s, Step::DestroyGi { .. })).count();
         prop_assert_eq!(destroys, dev.gpu_instances.len() - matching.len());
         prop_assert_eq!(creates, to.placements().len() - matching.len());
-        let same = from.placements() == to.placements() && bare.is_none() && !(mig_off && !to.is_empty());
+        let enable = mig_off && !to.is_empty();
+        let same = from.placements() == to.placements() && bare.is_none() && !enable;
         prop_assert_eq!(d.matches(), same);
     }
 }
