@@ -3,6 +3,7 @@
 mod bench;
 mod catalog;
 mod gpus;
+mod hwbench;
 mod instance;
 mod layouts;
 mod mig_parted;
@@ -130,6 +131,9 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Render a reproduction's tables, plots and summary again from its results.json
     Report(reproduce::ReportArgs),
+    /// Hardware bench: discover MIG GPUs (NVML), reach a plan's layout with nvidia-smi steps
+    #[command(subcommand)]
+    Hwbench(hwbench::HwbenchCommand),
 }
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
@@ -199,6 +203,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Plan(c) => plan::run(&env, c),
         Command::Sweep(a) => sweep::run(&env, a),
         Command::Report(a) => reproduce::run_report(a),
+        Command::Hwbench(c) => hwbench::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

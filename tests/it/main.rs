@@ -3,6 +3,7 @@
 
 mod catalog;
 mod gpus;
+mod hwbench;
 mod instance;
 mod layouts;
 mod mig_parted;
@@ -117,6 +118,7 @@ fn help_and_version() {
         "simulate",
         "peak",
         "bench",
+        "hwbench",
     ] {
         assert!(r.stdout.contains(sub), "{sub}");
         let h = expect(&[sub, "--help"], 0);

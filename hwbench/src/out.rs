@@ -1,0 +1,114 @@
+//! Output helpers for the hwbench commands (the slim binary has no access to the main
+//! binary's): stdout that ends quietly on a closed pipe, and atomic file writes.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Writes formatted text to stdout; when the reader has gone away, exits quietly as a
+/// pipeline expects instead of panicking.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `print!` through [`write_stdout`].
+#[macro_export]
+macro_rules! hw_out {
+    ($($arg:tt)*) => { $crate::out::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`write_stdout`].
+#[macro_export]
+macro_rules! hw_outln {
+    () => { $crate::out::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Writes a file completely or not at all: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("'{}' is not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(".migsched-tmp");
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, contents).with_context(|| format!("writing '{}'", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing '{}'", path.display())
+    })
+}
+
+/// Reads a whole text file, naming it in errors.
+pub fn read_text(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {what} '{}'", path.display()))
+}
+
+/// A text table with a header row; columns are padded to their widest cell.
+pub struct Table {
+    headers: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Columns named by `headers`; a header starting with '>' is right-aligned.
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            right: headers.iter().map(|h| h.starts_with('>')).collect(),
+            headers: headers
+                .iter()
+                .map(|h| h.trim_start_matches('>').to_string())
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row (as many cells as headers).
+    pub fn row(&mut self, cells: Vec<String>) {
+        assert_eq!(cells.len(), self.headers.len(), "table row width (a bug)");
+        self.rows.push(cells);
+    }
+
+    /// The table with two-space gaps and no trailing spaces.
+    pub fn render(&self) -> String {
+        let widths: Vec<usize> = (0..self.headers.len())
+            .map(|c| {
+                std::iter::once(&self.headers[c])
+                    .chain(self.rows.iter().map(|r| &r[c]))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                let pad = " ".repeat(widths[c] - cell.chars().count());
+                if self.right[c] {
+                    line.push_str(&pad);
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.push_str(&pad);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
