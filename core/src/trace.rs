@@ -26,6 +26,18 @@
 //!
 //! Optional fields carry what a checker can replay: `slack_ns` on dispatch (ELSA's
 //! `deadline − now`), and `choices` with each candidate's predicted wait and service.
+//!
+//! Node-level traces (a model run as its sequence of graph nodes, as LazyBatching does) use the
+//! same `start` and `finish` events, one pair per node kernel, with `node` set to the index of
+//! the node in the model's execution order; `members` are the requests batched in that kernel.
+//! At a lazy scheduler's node start, `slack_ns` may carry the smallest predicted slack
+//! (deadline minus predicted completion) among the kernel's members, so a checker can verify
+//! the slack rule:
+//!
+//! ```text
+//! {"t":2000,"ev":"start","batch":2,"instance":0,"slot":0,"members":[4,5],"service_ns":41000,"slack_ns":7300000,"node":12}
+//! {"t":43000,"ev":"finish","instance":0,"slot":0,"members":[4,5],"node":12}
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +152,10 @@ pub struct TraceEvent {
     /// The candidates a deciding scheduler weighed at dispatch, in the order it visited them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<TraceChoice>>,
+    /// The graph node a node-level kernel runs (start, finish of node-level traces): its index
+    /// in the model's execution order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<u32>,
 }
 
 /// One candidate of a dispatch decision: the instance, its predicted wait (queued work still
@@ -170,6 +186,32 @@ impl TraceEvent {
             service_ns: None,
             slack_ns: None,
             choices: None,
+            node: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_field_is_optional_and_round_trips() {
+        let line = r#"{"t":1500,"ev":"start","batch":1,"instance":3,"slot":0,"members":[0],"service_ns":2100000}"#;
+        let old: TraceEvent = serde_json::from_str(line).unwrap();
+        assert_eq!(old.node, None);
+        assert_eq!(serde_json::to_string(&old).unwrap(), line);
+        let node = TraceEvent {
+            members: Some(vec![4, 5]),
+            slack_ns: Some(-3),
+            node: Some(12),
+            ..TraceEvent::new(2000, EventKind::Finish)
+        };
+        let text = serde_json::to_string(&node).unwrap();
+        assert_eq!(
+            text,
+            r#"{"t":2000,"ev":"finish","members":[4,5],"slack_ns":-3,"node":12}"#
+        );
+        assert_eq!(serde_json::from_str::<TraceEvent>(&text).unwrap(), node);
     }
 }
