@@ -3,6 +3,7 @@
 
 mod elsa;
 mod laws;
+mod lazy;
 mod queueing;
 
 use migsched_sim::{Arrival, LatencyCurve, ModelSpec, QueryBatch, ServerSpec, SimSetup};
