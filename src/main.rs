@@ -8,6 +8,7 @@ mod output;
 mod cmd;
 mod observe;
 mod profiles;
+mod report;
 mod tables;
 
 use std::process::ExitCode;

@@ -7,9 +7,12 @@ mod instance;
 mod layouts;
 mod mig_parted;
 mod models;
+mod plan;
 mod profile;
+mod reproduce;
 mod simulate;
 mod solve;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -98,6 +101,9 @@ enum Command {
     /// The largest load at which a plan keeps a target SLO attainment (bisection)
     #[command(after_help = simulate::PEAK_HELP)]
     Peak(simulate::PeakArgs),
+    /// Reproduce a headline comparison: raw results, plots and a Markdown summary in a directory
+    #[command(after_help = reproduce::REPRODUCE_HELP)]
+    Reproduce(reproduce::ReproduceArgs),
     /// Benchmarks that print tables (solver time and status as instances grow)
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -112,6 +118,12 @@ enum Command {
         after_help = "Examples:\n  migsched models\n  migsched models show resnet50\n  migsched models export --out datasets/models"
     )]
     Models(models::ModelsArgs),
+    /// Check layouts, plans and event traces independently of the code that made them
+    #[command(subcommand)]
+    Verify(verify::VerifyCommand),
+    /// Plans: import other tools' plans (ParvaGPU, mig-parted) to verify them
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
 }
 
 /// State every command may need: the catalog (built-in plus `--catalog`).
@@ -176,6 +188,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Bench(c) => bench::run(&env, c),
         Command::Simulate(a) => simulate::run_simulate(&env, a),
         Command::Peak(a) => simulate::run_peak(&env, a),
+        Command::Reproduce(a) => reproduce::run(&env, a),
+        Command::Verify(c) => verify::run(&env, c),
+        Command::Plan(c) => plan::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))
 }

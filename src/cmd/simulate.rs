@@ -267,18 +267,25 @@ struct ServerList {
     servers: Vec<ServerEntry>,
 }
 
-#[derive(serde::Deserialize)]
+/// Instances of one profile serving one model, in a TOML list of `[[servers]]`.
+#[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ServerEntry {
-    gpu: String,
-    profile: String,
-    model: String,
+pub struct ServerEntry {
+    /// GPU type.
+    pub gpu: String,
+    /// MIG profile.
+    pub profile: String,
+    /// Model served.
+    pub model: String,
+    /// How many such instances.
     #[serde(default = "one")]
-    count: u32,
+    pub count: u32,
+    /// MPS processes per instance.
     #[serde(default = "one")]
-    procs: u32,
+    pub procs: u32,
+    /// Largest batch per slot.
     #[serde(default = "one")]
-    max_batch: u32,
+    pub max_batch: u32,
 }
 
 fn one() -> u32 {
@@ -290,6 +297,21 @@ fn one() -> u32 {
 fn plan_from_servers(env: &Env, text: &str, path: &Path, instance: &Instance) -> Result<Plan> {
     let list: ServerList = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    plan_of_servers(env, &list.servers, &path.display().to_string(), instance)
+}
+
+/// A plan of explicit servers: each entry's instances packed first-fit onto GPUs of its type
+/// (legal placements found by the layout engine). `origin` names the source in errors.
+pub fn plan_of_servers(
+    env: &Env,
+    servers: &[ServerEntry],
+    origin: &str,
+    instance: &Instance,
+) -> Result<Plan> {
+    let list = ServerList {
+        servers: servers.to_vec(),
+    };
+    let path = Path::new(origin);
     if list.servers.is_empty() {
         bail!("{}: no [[servers]]", path.display());
     }
@@ -704,19 +726,102 @@ fn print_report(r: &SimReport, wall: f64) {
 }
 
 #[derive(Serialize)]
-struct PeakStep {
-    load: f64,
-    slo_attainment: f64,
-    meets_target: bool,
-}
-
-#[derive(Serialize)]
 struct PeakJson<'a> {
     scheduler: &'a str,
     target: f64,
     peak_load: f64,
     steps: &'a [PeakStep],
     report_at_peak: Option<&'a SimReport>,
+}
+
+/// One step of a peak search: a load and whether it met the target.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeakStep {
+    /// Load factor.
+    pub load: f64,
+    /// SLO attainment there.
+    pub slo_attainment: f64,
+    /// Whether it met the target.
+    pub meets_target: bool,
+}
+
+/// Bisects the largest load factor at which SLO attainment stays at or above `target`:
+/// doubling from 1 (or halving) to bracket it, then halving the bracket to `tolerance`
+/// (relative). Each step is one simulation with the same seed; `progress` sees every step.
+/// Returns the peak with its report (`None` when no load down to 1e-4 meets the target).
+#[allow(clippy::too_many_arguments)]
+pub fn peak_search(
+    setup: &SimSetup,
+    base: &SimConfig,
+    make: &dyn Fn() -> Result<Box<dyn Scheduler>>,
+    target: f64,
+    tolerance: f64,
+    max_load: f64,
+    steps: &mut Vec<PeakStep>,
+    progress: &mut dyn FnMut(&PeakStep),
+) -> Result<Option<(f64, SimReport)>> {
+    let mut eval = |load: f64, steps: &mut Vec<PeakStep>| -> Result<(bool, SimReport)> {
+        let mut scheduler = make()?;
+        let config = SimConfig {
+            load,
+            ..base.clone()
+        };
+        let r = simulate(setup, &config, scheduler.as_mut(), &mut NoObserver)?;
+        let ok = r.slo_attainment >= target;
+        let step = PeakStep {
+            load,
+            slo_attainment: r.slo_attainment,
+            meets_target: ok,
+        };
+        progress(&step);
+        steps.push(step);
+        Ok((ok, r))
+    };
+    let mut best: Option<(f64, SimReport)> = None;
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    let (ok, r) = eval(1.0, steps)?;
+    if ok {
+        best = Some((1.0, r));
+        lo = 1.0;
+        loop {
+            hi = (lo * 2.0).min(max_load);
+            if hi <= lo {
+                break;
+            }
+            let (ok, r) = eval(hi, steps)?;
+            if !ok {
+                break;
+            }
+            best = Some((hi, r));
+            lo = hi;
+            if hi >= max_load {
+                break;
+            }
+        }
+    } else {
+        while hi > 1e-4 {
+            lo = hi / 2.0;
+            let (ok, r) = eval(lo, steps)?;
+            if ok {
+                best = Some((lo, r));
+                break;
+            }
+            hi = lo;
+        }
+    }
+    if best.is_some() && lo < hi {
+        while (hi - lo) > tolerance * lo {
+            let mid = 0.5 * (lo + hi);
+            let (ok, r) = eval(mid, steps)?;
+            if ok {
+                lo = mid;
+                best = Some((mid, r));
+            } else {
+                hi = mid;
+            }
+        }
+    }
+    Ok(best)
 }
 
 pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
@@ -728,71 +833,24 @@ pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
     }
     let base = args.sim.prepare(env, false)?;
     let mut steps: Vec<PeakStep> = Vec::new();
-    let mut best: Option<(f64, SimReport)> = None;
-    let eval = |load: f64, steps: &mut Vec<PeakStep>| -> Result<(bool, SimReport)> {
-        let mut scheduler = make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta)?;
-        let config = SimConfig {
-            load,
-            ..base.config.clone()
-        };
-        let r = simulate(&base.setup, &config, scheduler.as_mut(), &mut NoObserver)?;
-        let ok = r.slo_attainment >= args.target;
-        eprintln!(
-            "load {load:.4}: SLO attainment {:.3}% {}",
-            100.0 * r.slo_attainment,
-            if ok { "meets" } else { "misses" }
-        );
-        steps.push(PeakStep {
-            load,
-            slo_attainment: r.slo_attainment,
-            meets_target: ok,
-        });
-        Ok((ok, r))
-    };
-    // Bracket: double from 1 (or halve) until the target flips.
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    let (ok, r) = eval(1.0, &mut steps)?;
-    if ok {
-        best = Some((1.0, r));
-        lo = 1.0;
-        loop {
-            hi = (lo * 2.0).min(args.max_load);
-            if hi <= lo {
-                break;
-            }
-            let (ok, r) = eval(hi, &mut steps)?;
-            if !ok {
-                break;
-            }
-            best = Some((hi, r));
-            lo = hi;
-            if hi >= args.max_load {
-                break;
-            }
-        }
-    } else {
-        while hi > 1e-4 {
-            lo = hi / 2.0;
-            let (ok, r) = eval(lo, &mut steps)?;
-            if ok {
-                best = Some((lo, r));
-                break;
-            }
-            hi = lo;
-        }
-    }
-    if best.is_some() && lo < hi {
-        while (hi - lo) > args.tolerance * lo {
-            let mid = 0.5 * (lo + hi);
-            let (ok, r) = eval(mid, &mut steps)?;
-            if ok {
-                lo = mid;
-                best = Some((mid, r));
-            } else {
-                hi = mid;
-            }
-        }
-    }
+    let make = || make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta);
+    let best = peak_search(
+        &base.setup,
+        &base.config,
+        &make,
+        args.target,
+        args.tolerance,
+        args.max_load,
+        &mut steps,
+        &mut |s| {
+            eprintln!(
+                "load {:.4}: SLO attainment {:.3}% {}",
+                s.load,
+                100.0 * s.slo_attainment,
+                if s.meets_target { "meets" } else { "misses" }
+            )
+        },
+    )?;
     let peak = best.as_ref().map_or(0.0, |b| b.0);
     let scheduler = make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta)?;
     if args.json {

@@ -8,8 +8,10 @@ mod layouts;
 mod mig_parted;
 mod models;
 mod profile;
+mod reproduce;
 mod simulate;
 mod solve;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,86 @@
+//! `migsched reproduce`: each target in quick mode writes its files and a summary with the
+//! expected rows.
+
+use super::{expect, tmp};
+
+fn is_png(path: &std::path::Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n"))
+}
+
+#[test]
+fn paris_elsa_quick() {
+    let d = tmp("repro-paris");
+    let r = expect(
+        &[
+            "reproduce",
+            "paris-elsa",
+            "--quick",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+        0,
+    );
+    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
+    assert_eq!(r.stdout, summary);
+    for row in [
+        "| `paris` | PARIS | ELSA | 3 |",
+        "| `paris` | PARIS | FIFS | 3 |",
+        "| `paris-tight` | PARIS | ELSA | 3 |",
+        "ILP routing",
+    ] {
+        assert!(summary.contains(row), "missing {row}:\n{summary}");
+    }
+    assert!(
+        summary.contains("| `paris-tight` | homogeneous "),
+        "{summary}"
+    );
+    for f in [
+        "results.csv",
+        "results.parquet",
+        "sweep.csv",
+        "sweep.parquet",
+        "results.json",
+    ] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+    for stem in [
+        "attainment-paris",
+        "attainment-paris-tight",
+        "p99-paris",
+        "p99-paris-tight",
+        "peak-load",
+    ] {
+        let svg = std::fs::read_to_string(d.join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{stem}.svg"
+        );
+        assert!(is_png(&d.join(format!("{stem}.png"))), "{stem}.png");
+    }
+    let svg = std::fs::read_to_string(d.join("attainment-paris-tight.svg")).unwrap();
+    for series in ["PARIS / ELSA", "PARIS / FIFS", "ILP routing"] {
+        assert!(svg.contains(series), "series {series} in the plot");
+    }
+    let csv = std::fs::read_to_string(d.join("results.csv")).unwrap();
+    assert!(
+        csv.starts_with(
+            "instance,config,scheduler,gpus,peak_load,slo_attainment_at_1,p99_ms_at_1\n"
+        )
+    );
+    // Same seed, same results.
+    let d2 = tmp("repro-paris-2");
+    expect(
+        &[
+            "reproduce",
+            "paris-elsa",
+            "--quick",
+            "--out",
+            d2.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(d2.join("results.csv")).unwrap()
+    );
+}

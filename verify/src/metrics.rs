@@ -1,0 +1,331 @@
+//! Serving metrics recomputed from a trace, and their comparison with the metrics a system
+//! reports (a flat or nested JSON object of numbers).
+//!
+//! Definitions, so any system can report comparable figures:
+//! - `requests`: arrivals; `finished`, `dropped`: requests that ended so; `unfinished`: the rest.
+//! - a request's latency is `finish − arrival`; it meets its SLO when that is at most the
+//!   model's SLO (in ns, `round(slo_ms · 10⁶)`); `slo_met` counts those;
+//! - `slo_attainment = slo_met / requests` (dropped and unfinished requests miss);
+//! - `throughput_rps = finished / duration`, `goodput_rps = slo_met / duration`, with the
+//!   header's `duration_ns`;
+//! - `latency_ms_mean`, and percentiles `latency_ms_p50`, `_p90`, `_p99` over finished
+//!   requests by nearest rank: the value at rank `⌈p·n⌉` of the ascending latencies;
+//! - `samples_finished`: samples (request batch sizes) of finished requests.
+//!
+//! The same figures per model are named `models.<model>.<metric>`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::InputError;
+use crate::plan::{FIGURE_TOLERANCE, close, fmt_num};
+use crate::violation::{Location, Rule, Violation};
+
+/// Metrics of a set of requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Arrivals.
+    pub requests: u64,
+    /// Finished requests.
+    pub finished: u64,
+    /// Dropped requests.
+    pub dropped: u64,
+    /// Requests that neither finished nor were dropped.
+    pub unfinished: u64,
+    /// Finished requests within their SLO.
+    pub slo_met: u64,
+    /// Samples of finished requests.
+    pub samples_finished: u64,
+    /// `slo_met / requests`.
+    pub slo_attainment: Option<f64>,
+    /// Finished requests per second of the trace.
+    pub throughput_rps: Option<f64>,
+    /// Requests within their SLO per second of the trace.
+    pub goodput_rps: Option<f64>,
+    /// Mean latency of finished requests, ms.
+    pub latency_ms_mean: Option<f64>,
+    /// Median latency (nearest rank), ms.
+    pub latency_ms_p50: Option<f64>,
+    /// 90th percentile latency (nearest rank), ms.
+    pub latency_ms_p90: Option<f64>,
+    /// 99th percentile latency (nearest rank), ms.
+    pub latency_ms_p99: Option<f64>,
+}
+
+/// How one request ended, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// Finished with this latency, ns, and whether it met the SLO.
+    Finished {
+        /// finish − arrival, ns.
+        latency_ns: u64,
+        /// Whether the latency is within the SLO.
+        met: bool,
+    },
+    /// Dropped.
+    Dropped,
+    /// Neither.
+    Unfinished,
+}
+
+/// The value at rank `⌈p·n⌉` of sorted values (nearest rank), `None` when empty.
+pub fn nearest_rank(sorted: &[u64], p: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil().max(1.0) as usize;
+    Some(sorted[rank.min(sorted.len()) - 1])
+}
+
+impl Metrics {
+    /// Metrics of requests given as (batch, outcome) over a trace of `duration_ns`.
+    pub fn of(requests: &[(u32, Outcome)], duration_ns: u64) -> Metrics {
+        let mut m = Metrics {
+            requests: requests.len() as u64,
+            ..Metrics::default()
+        };
+        let mut latencies: Vec<u64> = Vec::new();
+        for &(batch, o) in requests {
+            match o {
+                Outcome::Finished { latency_ns, met } => {
+                    m.finished += 1;
+                    m.samples_finished += u64::from(batch);
+                    if met {
+                        m.slo_met += 1;
+                    }
+                    latencies.push(latency_ns);
+                }
+                Outcome::Dropped => m.dropped += 1,
+                Outcome::Unfinished => m.unfinished += 1,
+            }
+        }
+        latencies.sort_unstable();
+        let seconds = duration_ns as f64 / 1e9;
+        if m.requests > 0 {
+            m.slo_attainment = Some(m.slo_met as f64 / m.requests as f64);
+        }
+        if duration_ns > 0 {
+            m.throughput_rps = Some(m.finished as f64 / seconds);
+            m.goodput_rps = Some(m.slo_met as f64 / seconds);
+        }
+        if !latencies.is_empty() {
+            let sum: f64 = latencies.iter().map(|&l| l as f64).sum();
+            m.latency_ms_mean = Some(sum / latencies.len() as f64 / 1e6);
+        }
+        let pct = |p: f64| nearest_rank(&latencies, p).map(|l| l as f64 / 1e6);
+        m.latency_ms_p50 = pct(0.50);
+        m.latency_ms_p90 = pct(0.90);
+        m.latency_ms_p99 = pct(0.99);
+        m
+    }
+
+    /// (name, value) of every metric that has a value.
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        let mut v = vec![
+            ("requests", self.requests as f64),
+            ("finished", self.finished as f64),
+            ("dropped", self.dropped as f64),
+            ("unfinished", self.unfinished as f64),
+            ("slo_met", self.slo_met as f64),
+            ("samples_finished", self.samples_finished as f64),
+        ];
+        for (name, x) in [
+            ("slo_attainment", self.slo_attainment),
+            ("throughput_rps", self.throughput_rps),
+            ("goodput_rps", self.goodput_rps),
+            ("latency_ms_mean", self.latency_ms_mean),
+            ("latency_ms_p50", self.latency_ms_p50),
+            ("latency_ms_p90", self.latency_ms_p90),
+            ("latency_ms_p99", self.latency_ms_p99),
+        ] {
+            if let Some(x) = x {
+                v.push((name, x));
+            }
+        }
+        v
+    }
+}
+
+/// Metrics a system reports, flattened to dotted names (`models.resnet50.slo_attainment`).
+pub type ReportedMetrics = BTreeMap<String, f64>;
+
+/// Reads reported metrics: a JSON object whose leaves are numbers (nested objects flatten
+/// to dotted names; other leaves such as strings are skipped).
+pub fn parse_metrics(text: &str, origin: &str) -> Result<ReportedMetrics, InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::new(
+            origin,
+            "the file is empty; metrics are a JSON object",
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| InputError::at_line(origin, e.line(), format!("not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(InputError::new(
+            origin,
+            "metrics must be a JSON object of numbers",
+        ));
+    }
+    let mut out = ReportedMetrics::new();
+    flatten("", &v, &mut out);
+    Ok(out)
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut ReportedMetrics) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&name, x, out);
+            }
+        }
+        serde_json::Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                out.insert(prefix.to_string(), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Compares reported metrics with recomputed ones (`overall` and per model); returns the
+/// violations and the reported names this checker does not know.
+pub fn compare(
+    overall: &Metrics,
+    per_model: &BTreeMap<String, Metrics>,
+    reported: &ReportedMetrics,
+) -> (Vec<Violation>, Vec<String>) {
+    let mut known: BTreeMap<String, (Option<String>, f64)> = BTreeMap::new();
+    for (name, x) in overall.values() {
+        known.insert(name.to_string(), (None, x));
+    }
+    for (model, m) in per_model {
+        for (name, x) in m.values() {
+            known.insert(format!("models.{model}.{name}"), (Some(model.clone()), x));
+        }
+    }
+    let mut out = Vec::new();
+    let mut unknown = Vec::new();
+    for (name, &value) in reported {
+        match known.get(name) {
+            None => unknown.push(name.clone()),
+            Some((model, actual)) => {
+                if !close(value, *actual, FIGURE_TOLERANCE * 1e3) {
+                    let at = match model {
+                        Some(m) => Location::none().with_model(m),
+                        None => Location::none(),
+                    };
+                    out.push(Violation::new(
+                        Rule::Metrics,
+                        at,
+                        format!(
+                            "reports {name} = {}, but the trace gives {}",
+                            fmt_num(value),
+                            fmt_num(*actual)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    (out, unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v = [10, 20, 30, 40];
+        assert_eq!(nearest_rank(&v, 0.5), Some(20));
+        assert_eq!(nearest_rank(&v, 0.9), Some(40));
+        assert_eq!(nearest_rank(&v, 0.25), Some(10));
+        assert_eq!(nearest_rank(&v, 0.0), Some(10));
+        assert_eq!(nearest_rank(&[], 0.5), None);
+        let hundred: Vec<u64> = (1..=100).collect();
+        assert_eq!(nearest_rank(&hundred, 0.99), Some(99));
+    }
+
+    #[test]
+    fn metrics_of_requests() {
+        let fin = |ms: u64, met| Outcome::Finished {
+            latency_ns: ms * 1_000_000,
+            met,
+        };
+        let m = Metrics::of(
+            &[
+                (1, fin(2, true)),
+                (4, fin(6, false)),
+                (2, Outcome::Dropped),
+                (1, Outcome::Unfinished),
+            ],
+            2_000_000_000,
+        );
+        assert_eq!(
+            (m.requests, m.finished, m.dropped, m.unfinished, m.slo_met),
+            (4, 2, 1, 1, 1)
+        );
+        assert_eq!(m.samples_finished, 5);
+        assert_eq!(m.slo_attainment, Some(0.25));
+        assert_eq!(m.throughput_rps, Some(1.0));
+        assert_eq!(m.goodput_rps, Some(0.5));
+        assert_eq!(m.latency_ms_mean, Some(4.0));
+        assert_eq!((m.latency_ms_p50, m.latency_ms_p99), (Some(2.0), Some(6.0)));
+        let empty = Metrics::of(&[], 0);
+        assert_eq!(empty.slo_attainment, None);
+        assert_eq!(empty.throughput_rps, None);
+        assert_eq!(empty.values().len(), 6);
+    }
+
+    #[test]
+    fn reported_metrics_flatten_and_compare() {
+        let r = parse_metrics(
+            r#"{"requests": 4, "slo_attainment": 0.5, "scheduler": "elsa",
+                "models": {"resnet50": {"finished": 3}}, "queue_depth_max": 7}"#,
+            "m.json",
+        )
+        .unwrap();
+        assert_eq!(r.len(), 4);
+        let mut overall = Metrics::of(&[], 1);
+        overall.requests = 4;
+        overall.slo_attainment = Some(0.25);
+        let mut per = BTreeMap::new();
+        per.insert(
+            "resnet50".to_string(),
+            Metrics {
+                finished: 3,
+                ..Metrics::default()
+            },
+        );
+        let (v, unknown) = compare(&overall, &per, &r);
+        assert_eq!(unknown, ["queue_depth_max"]);
+        assert_eq!(
+            v.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["reports slo_attainment = 0.5, but the trace gives 0.25 [metrics]"]
+        );
+    }
+
+    #[test]
+    fn unreadable_metrics_are_errors() {
+        assert_eq!(
+            parse_metrics(" ", "m.json").unwrap_err().to_string(),
+            "m.json: the file is empty; metrics are a JSON object"
+        );
+        assert_eq!(
+            parse_metrics("[1]", "m.json").unwrap_err().to_string(),
+            "m.json: metrics must be a JSON object of numbers"
+        );
+        assert!(
+            parse_metrics("{", "m.json")
+                .unwrap_err()
+                .to_string()
+                .starts_with("m.json:1: not JSON")
+        );
+    }
+}
