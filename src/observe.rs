@@ -195,6 +195,7 @@ pub fn trace_header(setup: &SimSetup, report: &migsched_sim::SimReport) -> Trace
             })
             .collect(),
         work_conserving: report.work_conserving,
+        nodes: None,
     }
 }
 

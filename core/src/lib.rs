@@ -36,4 +36,5 @@ pub use plan::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
 pub use trace::{
     EventKind, TRACE_FORMAT, TraceChoice, TraceEvent, TraceHeader, TraceInstance, TraceModel,
+    TraceNode,
 };

@@ -38,6 +38,11 @@
 //! {"t":2000,"ev":"start","batch":2,"instance":0,"slot":0,"members":[4,5],"service_ns":41000,"slack_ns":7300000,"node":12}
 //! {"t":43000,"ev":"finish","instance":0,"slot":0,"members":[4,5],"node":12}
 //! ```
+//!
+//! A node-level trace's header may carry `nodes`: the predicted latency table its scheduler
+//! used, one [`TraceNode`] per node in execution order with the kernel time at batch 1, 2, ...
+//! (`{"name":"conv1","latency_ns":[41000,52000,...]}`). With it a checker can recompute every
+//! predicted slack without the scheduler's code. Headers without it read as before.
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +74,22 @@ pub struct TraceHeader {
     /// serve waits.
     #[serde(default)]
     pub work_conserving: bool,
+    /// Node-level traces: the predicted latency of every node of the (single) model, in
+    /// execution order, that the scheduler decided with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<TraceNode>>,
+}
+
+/// One graph node in a node-level trace header: its name and its predicted kernel time at
+/// batch `b` (`latency_ns[b - 1]`), for every batch from 1 to the largest the scheduler may
+/// run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceNode {
+    /// The node's name.
+    pub name: String,
+    /// Kernel time at batch 1, 2, ..., ns.
+    pub latency_ns: Vec<u64>,
 }
 
 /// One serving instance in a trace header.
@@ -213,5 +234,23 @@ mod tests {
             r#"{"t":2000,"ev":"finish","members":[4,5],"slack_ns":-3,"node":12}"#
         );
         assert_eq!(serde_json::from_str::<TraceEvent>(&text).unwrap(), node);
+    }
+
+    #[test]
+    fn the_node_table_is_optional_in_the_header() {
+        let old = r#"{"format":"migsched-trace/1","scheduler":"fifs","duration_ns":5,"instances":[],"models":[],"work_conserving":false}"#;
+        let h: TraceHeader = serde_json::from_str(old).unwrap();
+        assert_eq!(h.nodes, None);
+        assert_eq!(serde_json::to_string(&h).unwrap(), old);
+        let with = TraceHeader {
+            nodes: Some(vec![TraceNode {
+                name: "fc".into(),
+                latency_ns: vec![10, 12],
+            }]),
+            ..h
+        };
+        let text = serde_json::to_string(&with).unwrap();
+        assert!(text.ends_with(r#""nodes":[{"name":"fc","latency_ns":[10,12]}]}"#));
+        assert_eq!(serde_json::from_str::<TraceHeader>(&text).unwrap(), with);
     }
 }

@@ -27,6 +27,10 @@ Targets:
   paris-elsa   PARIS + ELSA against homogeneous partitions with FIFS and against the ILP's
                routed plan, on the bundled PARIS-style instances: peak load, SLO attainment
                and p99 at load 1, and SLO attainment across loads.
+  lazybatching LazyBatching against graph batching (windows 5 to 99 ms) and serial
+               execution, node by node, for ResNet-50, BERT-base and MobileNetV2 on A100
+               7g.80gb and 3g.40gb instances at low, medium and high Poisson load: mean
+               response time, throughput, p99, SLA satisfaction and the lazy/graph ratios.
 
 Each writes into --out (default out/<target>): summary.md, results.csv and results.parquet,
 sweep.csv and sweep.parquet, plots as .svg and .png, and results.json; then prints the summary.
@@ -34,19 +38,23 @@ sweep.csv and sweep.parquet, plots as .svg and .png, and results.json; then prin
 
 Examples:
   migsched reproduce paris-elsa --quick
-  migsched reproduce paris-elsa --out results/paris-elsa";
+  migsched reproduce paris-elsa --out results/paris-elsa
+  migsched reproduce lazybatching --quick --out /tmp/lazy";
 
 /// Reproduction targets.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Target {
     /// PARIS + ELSA vs homogeneous partitions with FIFS vs the ILP plan
     ParisElsa,
+    /// LazyBatching vs graph batching vs serial, node by node, on one instance
+    Lazybatching,
 }
 
 impl Target {
     fn name(self) -> &'static str {
         match self {
             Target::ParisElsa => "paris-elsa",
+            Target::Lazybatching => "lazybatching",
         }
     }
 }
@@ -88,6 +96,7 @@ pub fn run(env: &Env, args: ReproduceArgs) -> Result<Outcome> {
     let started = Instant::now();
     let summary = match args.target {
         Target::ParisElsa => paris_elsa(env, &out, args.quick, args.seed)?,
+        Target::Lazybatching => super::lazybatching::reproduce(env, &out, args.quick, args.seed)?,
     };
     write_atomic(&out.join("summary.md"), &summary)?;
     out!("{summary}");

@@ -32,6 +32,8 @@
 //!   within [`crate::elsa::TOLERANCE_NS`]. `service_ns` of a choice (the profiled latency of
 //!   that batch there) is taken as given: the trace does not carry the profile table;
 //! - **metrics**: reported metrics (see [`crate::metrics`]) equal the recomputed ones.
+//!
+//! Node-level traces (LazyBatching and its baselines) are checked by [`crate::node`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -347,6 +349,9 @@ impl<'t> Checker<'t> {
 
 /// Checks a trace; see the module documentation for every rule.
 pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
+    if crate::node::is_node_trace(trace) {
+        return crate::node::check_node_trace(trace, options); // node-level: see crate::node
+    }
     let header = &trace.header;
     let mut not_checked = Vec::new();
     let elsa = header.scheduler.eq_ignore_ascii_case("elsa").then(|| {

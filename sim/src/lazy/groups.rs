@@ -8,6 +8,7 @@
 //! room.
 
 use std::cmp::Reverse;
+use std::collections::VecDeque;
 
 /// A request in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,9 @@ impl Group {
 /// The groups waiting for their next kernel (the running group is held apart).
 #[derive(Debug)]
 pub(crate) struct Groups {
-    list: Vec<Group>,
+    /// A deque: serial and graph batching take from the front and land there, arrivals join
+    /// at the back, so a long backlog costs O(1) per kernel.
+    list: VecDeque<Group>,
     next_seq: u64,
     max_batch: u32,
 }
@@ -59,15 +62,20 @@ impl Groups {
     /// No groups; groups hold at most `max_batch` members.
     pub fn new(max_batch: u32) -> Groups {
         Groups {
-            list: Vec::new(),
+            list: VecDeque::new(),
             next_seq: 0,
             max_batch,
         }
     }
 
     /// The groups in default order: most progressed first, ties older first.
-    pub fn list(&self) -> &[Group] {
-        &self.list
+    pub fn list(&mut self) -> &[Group] {
+        self.list.make_contiguous()
+    }
+
+    /// The most progressed group (ties older).
+    pub fn front(&self) -> Option<&Group> {
+        self.list.front()
     }
 
     /// Whether no group waits.
@@ -78,13 +86,13 @@ impl Groups {
     /// A request arrives at node 0: it joins the newest group there if that has room, else it
     /// starts a group of its own.
     pub fn arrive(&mut self, m: Member) {
-        match self.list.last_mut() {
+        match self.list.back_mut() {
             Some(g) if g.node == 0 && g.size() < self.max_batch => {
                 debug_assert!(g.members.last().is_none_or(|l| l.id < m.id));
                 g.members.push(m);
             }
             _ => {
-                self.list.push(Group {
+                self.list.push_back(Group {
                     seq: self.next_seq,
                     node: 0,
                     members: vec![m],
@@ -96,7 +104,7 @@ impl Groups {
 
     /// Removes group `i` to run its next kernel.
     pub fn take(&mut self, i: usize) -> Group {
-        self.list.remove(i)
+        self.list.remove(i).expect("a group index in range")
     }
 
     /// A group that ran a kernel comes back at its next node (already advanced, past 0): it
@@ -153,7 +161,7 @@ mod tests {
         }
     }
 
-    fn shape(g: &Groups) -> Vec<(u32, Vec<u64>)> {
+    fn shape(g: &mut Groups) -> Vec<(u32, Vec<u64>)> {
         g.list()
             .iter()
             .map(|g| (g.node, g.members.iter().map(|m| m.id).collect()))
@@ -166,26 +174,26 @@ mod tests {
         for id in 0..4 {
             g.arrive(m(id));
         }
-        assert_eq!(shape(&g), [(0, vec![0, 1, 2]), (0, vec![3])]);
+        assert_eq!(shape(&mut g), [(0, vec![0, 1, 2]), (0, vec![3])]);
         // The full group runs node 0; an arrival meanwhile joins the other.
         let mut a = g.take(0);
         g.arrive(m(4));
         a.node = 1;
         g.land(a);
-        assert_eq!(shape(&g), [(1, vec![0, 1, 2]), (0, vec![3, 4])]);
+        assert_eq!(shape(&mut g), [(1, vec![0, 1, 2]), (0, vec![3, 4])]);
         let mut b = g.take(1);
         b.node = 1;
         let mut c = g.take(0);
         c.node = 2;
         g.land(c);
         g.land(b);
-        assert_eq!(shape(&g), [(2, vec![0, 1, 2]), (1, vec![3, 4])]);
+        assert_eq!(shape(&mut g), [(2, vec![0, 1, 2]), (1, vec![3, 4])]);
         // A newer single catches up with {3, 4} and merges in id order.
         g.arrive(m(5));
         let mut d = g.take(2);
         d.node = 1;
         g.land(d);
-        assert_eq!(shape(&g), [(2, vec![0, 1, 2]), (1, vec![3, 4, 5])]);
+        assert_eq!(shape(&mut g), [(2, vec![0, 1, 2]), (1, vec![3, 4, 5])]);
     }
 
     #[test]

@@ -97,7 +97,7 @@ mod run;
 mod slack;
 
 pub use error::LazyError;
-pub use observe::{NodeEvent, NodeObserver, TraceRecorder};
+pub use observe::{NodeEvent, NodeObserver, TraceRecorder, node_trace_header};
 pub use policy::Policy;
 pub use profile::{NodeCurve, NodeProfile, NodeRow};
 pub use report::NodeReport;

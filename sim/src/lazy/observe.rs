@@ -1,8 +1,11 @@
 //! What a node-level run reports as it goes: arrivals and each node kernel's start and finish,
 //! as borrowed events, and a recorder that turns them into trace lines.
 
-use migsched_core::{EventKind, TraceEvent};
+use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
 
+use super::profile::NodeProfile;
+use super::report::NodeReport;
+use super::run::NodeSimConfig;
 use crate::NoObserver;
 
 /// One event of a node-level run. The instance is always instance 0, slot 0 in traces.
@@ -125,5 +128,39 @@ impl NodeObserver for TraceRecorder {
     }
     fn observe(&mut self, event: NodeEvent<'_>) {
         self.events.push(event.to_trace(&self.model));
+    }
+}
+
+/// The header of a node-level run's trace: one instance (id 0, GPU 0, one slot) of
+/// `gpu_profile` serving `model`, with the run's policy, seed, SLO and end, and the node
+/// table the scheduler predicted with.
+pub fn node_trace_header(
+    model: &str,
+    gpu_profile: &str,
+    profile: &NodeProfile,
+    config: &NodeSimConfig,
+    report: &NodeReport,
+) -> TraceHeader {
+    TraceHeader {
+        format: TRACE_FORMAT.to_string(),
+        scheduler: config.policy.name().to_string(),
+        parameters: config.policy.parameters(),
+        seed: Some(config.seed),
+        duration_ns: report.end_ns,
+        instances: vec![TraceInstance {
+            instance: 0,
+            gpu: 0,
+            profile: gpu_profile.to_string(),
+            start: 0,
+            model: model.to_string(),
+            slots: 1,
+            max_batch: config.policy.max_batch(),
+        }],
+        models: vec![TraceModel {
+            model: model.to_string(),
+            slo_ms: config.slo_ns as f64 / 1e6,
+        }],
+        work_conserving: !matches!(config.policy, super::Policy::Graph { .. }),
+        nodes: Some(profile.trace_nodes()),
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::error::LazyError;
-use super::groups::Group;
+use super::groups::Groups;
 use super::profile::NodeProfile;
 use super::slack;
 
@@ -125,11 +125,11 @@ pub(crate) enum Decision {
     },
 }
 
-/// The decision of `policy` over `groups` (non-empty, default order) at `now`.
+/// The decision of `policy` over `groups` (non-empty) at `now`.
 pub(crate) fn decide(
     policy: &Policy,
     window_ns: u64,
-    groups: &[Group],
+    groups: &mut Groups,
     now: u64,
     profile: &NodeProfile,
 ) -> Decision {
@@ -142,7 +142,7 @@ pub(crate) fn decide(
         // With groups of one, the most progressed request is the one started, else the oldest.
         Policy::Serial => top,
         Policy::Graph { max_batch, .. } => {
-            let g = &groups[0];
+            let g = groups.front().expect("a scheduling point without groups");
             let closes = g.members[0].arrival_ns.saturating_add(window_ns);
             if g.node > 0 || g.size() >= max_batch || now >= closes {
                 top
@@ -151,7 +151,7 @@ pub(crate) fn decide(
             }
         }
         Policy::Lazy { max_batch } => {
-            let p = slack::pick(groups, now, profile, max_batch);
+            let p = slack::pick(groups.list(), now, profile, max_batch);
             Decision::Run {
                 index: p.index,
                 catch_up: p.catch_up,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use migsched_core::TraceNode;
 use migsched_core::analytic::{AnalyticParams, node_latencies};
 use migsched_core::catalog::{GpuType, Profile};
 use migsched_core::zoo::ModelGraph;
@@ -225,6 +226,19 @@ impl NodeProfile {
     /// When `batch` is outside `1..=max_batch`.
     pub fn whole_ns(&self, batch: u32) -> u64 {
         self.remaining_ns(0, batch)
+    }
+
+    /// The profile as a trace header's node table (`latency_ns[b - 1]` per node), so that a
+    /// checker can recompute the scheduler's predictions.
+    pub fn trace_nodes(&self) -> Vec<TraceNode> {
+        self.names
+            .iter()
+            .zip(&self.latency)
+            .map(|(name, l)| TraceNode {
+                name: name.clone(),
+                latency_ns: l.clone(),
+            })
+            .collect()
     }
 
     fn batch_index(&self, batch: u32) -> usize {

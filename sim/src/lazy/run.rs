@@ -66,7 +66,11 @@ impl NodeSimConfig {
         }
         match self.stop {
             Stop::Duration { ns: 0, .. } => {
-                return Err(LazyError::invalid("stop.ns", 0, "a duration of at least 1 ns"));
+                return Err(LazyError::invalid(
+                    "stop.ns",
+                    0,
+                    "a duration of at least 1 ns",
+                ));
             }
             Stop::Requests { n: 0 } => {
                 return Err(LazyError::invalid("stop.n", 0, "at least 1 request"));
@@ -94,11 +98,7 @@ impl NodeSimConfig {
                             return Err(LazyError::invalid("on_s", on_s, "a positive number"));
                         }
                         if !(off_s.is_finite() && off_s >= 0.0) {
-                            return Err(LazyError::invalid(
-                                "off_s",
-                                off_s,
-                                "a number at least 0",
-                            ));
+                            return Err(LazyError::invalid("off_s", off_s, "a number at least 0"));
                         }
                     }
                 }
@@ -294,7 +294,7 @@ impl Run<'_> {
         match decide(
             &self.config.policy,
             self.window_ns,
-            self.groups.list(),
+            &mut self.groups,
             now,
             self.profile,
         ) {

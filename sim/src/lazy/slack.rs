@@ -180,7 +180,10 @@ mod tests {
         let groups = [group(0, 5, &[(0, 400)]), group(1, 0, &[(1, 5000)])];
         assert!(pick(&groups, 0, &p, 4).catch_up);
         // ...but a second member of its group that would still make it does.
-        let groups = [group(0, 5, &[(0, 400), (2, 600)]), group(1, 0, &[(1, 5000)])];
+        let groups = [
+            group(0, 5, &[(0, 400), (2, 600)]),
+            group(1, 0, &[(1, 5000)]),
+        ];
         let no = pick(&groups, 0, &p, 4);
         assert!(!no.catch_up);
         // The newcomer itself: hopeless alone at the back, so it may catch up even though it
@@ -219,7 +222,11 @@ mod tests {
             group(2, 0, &[(2, 5000)]),
         ];
         let p1 = pick(&groups, 0, &p, 4);
-        assert_eq!((p1.index, p1.catch_up), (0, false), "the group at 4 is full");
+        assert_eq!(
+            (p1.index, p1.catch_up),
+            (0, false),
+            "the group at 4 is full"
+        );
     }
 
     #[test]

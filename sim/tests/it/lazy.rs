@@ -10,8 +10,8 @@ use migsched_core::catalog::Catalog;
 use migsched_core::zoo::{ZooOptions, build};
 use migsched_core::{EventKind, TraceEvent};
 use migsched_sim::lazy::{
-    Arrivals, LazyError, NodeCurve, NodeProfile, NodeReport, NodeSimConfig, Policy,
-    TraceRecorder, simulate_nodes,
+    Arrivals, LazyError, NodeCurve, NodeProfile, NodeReport, NodeSimConfig, Policy, TraceRecorder,
+    simulate_nodes,
 };
 use migsched_sim::{Arrival, NoObserver, Stop};
 use proptest::prelude::*;
@@ -133,7 +133,9 @@ fn check(
         last_t = e.t;
         match e.ev {
             EventKind::Arrival => {
-                let r = e.req.ok_or_else(|| at("arrival without a request".into()))?;
+                let r = e
+                    .req
+                    .ok_or_else(|| at("arrival without a request".into()))?;
                 if arrival.insert(r, e.t).is_some() {
                     return Err(at(format!("request {r} arrived twice")));
                 }
@@ -274,7 +276,11 @@ fn check(
                     return Err(at("the finish is not of the running kernel".into()));
                 }
                 if e.t != start + service {
-                    return Err(at(format!("finished at {}, expected {}", e.t, start + service)));
+                    return Err(at(format!(
+                        "finished at {}, expected {}",
+                        e.t,
+                        start + service
+                    )));
                 }
                 for r in &members {
                     *progress.get_mut(r).unwrap() += 1;
@@ -573,7 +579,11 @@ fn a_duration_run_without_drain_reports_what_is_in_flight() {
     assert_eq!(r.end_ns, 500_000_000);
     assert_eq!(r.requests, r.completed + r.in_flight);
     assert!(r.in_flight > 0, "overloaded: {r:?}");
-    assert!(r.utilization > 0.99 && r.utilization <= 1.0, "{}", r.utilization);
+    assert!(
+        r.utilization > 0.99 && r.utilization <= 1.0,
+        "{}",
+        r.utilization
+    );
     let drained = simulate_nodes(
         &p,
         &NodeSimConfig {
@@ -683,23 +693,24 @@ fn bad_parameters_are_clear_errors() {
     );
 }
 
-/// ResNet-50 on a whole A100-80GB (7g.80gb) from the analytic model: at a moderate Poisson
-/// load, lazy batching answers faster on average than graph batching with a 10 ms window.
+/// ResNet-50 on a whole A100-80GB (7g.80gb) from the analytic model, at a low Poisson load
+/// (half of what serial execution serves): graph batching waits out its 10 ms window, lazy
+/// batching does not wait, so it answers several times faster on average (the paper's
+/// low-load case). At medium and high load it does not win; see the README.
 #[test]
-fn lazy_beats_a_10ms_graph_window_on_resnet50() {
+fn lazy_beats_a_10ms_graph_window_on_resnet50_at_low_load() {
     let catalog = Catalog::builtin();
     let gpu = catalog.gpu("a100-80gb").unwrap();
     let profile = gpu.profile(gpu.profile_by_name("7g.80gb").unwrap());
     let graph = build("resnet50", &ZooOptions::default()).unwrap();
     let p = NodeProfile::from_graph(&graph, gpu, profile, 32, &AnalyticParams::default()).unwrap();
-    // Moderate: 40% of what the instance serves at batch 32.
-    let capacity_rps = 32.0 / (p.whole_ns(32) as f64 / 1e9);
+    let serial_rps = 1e9 / p.whole_ns(1) as f64;
     let run = |policy| {
         let config = NodeSimConfig {
             policy,
             slo_ns: 50_000_000,
-            arrivals: Arrivals::poisson(0.4 * capacity_rps),
-            stop: Stop::Requests { n: 20_000 },
+            arrivals: Arrivals::poisson(0.5 * serial_rps),
+            stop: Stop::Requests { n: 10_000 },
             seed: 1,
         };
         simulate_nodes(&p, &config, &mut NoObserver).unwrap()
@@ -709,12 +720,13 @@ fn lazy_beats_a_10ms_graph_window_on_resnet50() {
         window_ns: 10e6,
         max_batch: 32,
     });
-    assert_eq!(lazy.completed, 20_000);
+    assert_eq!(lazy.completed, 10_000);
     assert!(
-        lazy.latency_ms.mean < graph.latency_ms.mean,
+        3.0 * lazy.latency_ms.mean < graph.latency_ms.mean,
         "lazy {:?} vs graph {:?}",
         lazy.latency_ms,
         graph.latency_ms
     );
+    assert!(lazy.catch_up_kernels > 0, "no request caught up");
     assert!(lazy.slo_attainment >= graph.slo_attainment);
 }
