@@ -6,7 +6,9 @@ use std::path::Path;
 
 use anyhow::Result;
 use migsched_sim::Stop;
-use migsched_sim::lazy::{Arrivals, NodeProfile, NodeReport, NodeSimConfig, Policy, simulate_nodes};
+use migsched_sim::lazy::{
+    Arrivals, NodeProfile, NodeReport, NodeSimConfig, Policy, simulate_nodes,
+};
 use serde::Serialize;
 
 use super::Env;
@@ -25,7 +27,11 @@ const MAX_BATCH: u32 = 32;
 /// The paper's low, medium and high rates (LazyBatching, HPCA 2021: 16, 250 and 2000
 /// requests/s on its NPU), as fractions of the high rate; the high rate is scaled to 80% of
 /// what the instance serves at the max batch.
-const LOADS: [(&str, f64); 3] = [("low", 16.0 / 2000.0), ("medium", 250.0 / 2000.0), ("high", 1.0)];
+const LOADS: [(&str, f64); 3] = [
+    ("low", 16.0 / 2000.0),
+    ("medium", 250.0 / 2000.0),
+    ("high", 1.0),
+];
 const HIGH_FRACTION: f64 = 0.8;
 
 /// One run.
@@ -112,7 +118,14 @@ fn slo_ms(whole_7g_max_ms: f64) -> f64 {
     (4.0 * whole_7g_max_ms).max(50.0).ceil()
 }
 
-fn run_one(p: &NodeProfile, policy: Policy, slo_ms: f64, rate: f64, seconds: f64, seed: u64) -> Result<NodeReport> {
+fn run_one(
+    p: &NodeProfile,
+    policy: Policy,
+    slo_ms: f64,
+    rate: f64,
+    seconds: f64,
+    seed: u64,
+) -> Result<NodeReport> {
     let config = NodeSimConfig {
         policy,
         slo_ns: (slo_ms * 1e6).round() as u64,
@@ -160,7 +173,12 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
                         Some(w),
                     ));
                 }
-                policies.push((Policy::Lazy { max_batch: MAX_BATCH }, None));
+                policies.push((
+                    Policy::Lazy {
+                        max_batch: MAX_BATCH,
+                    },
+                    None,
+                ));
                 for (policy, w) in policies {
                     let r = run_one(&p, policy, slo, rate, seconds, seed)?;
                     rows.push(Row::of(model, profile, load, rate, &r, w));
@@ -171,7 +189,14 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
     let ratios = ratios(&rows);
     write_results(out, &rows, &ratios, quick, seed, seconds)?;
     plots(out, &rows, &ratios)?;
-    Ok(summary(&rows, &ratios, &setting_notes, quick, seed, seconds))
+    Ok(summary(
+        &rows,
+        &ratios,
+        &setting_notes,
+        quick,
+        seed,
+        seconds,
+    ))
 }
 
 fn ratios(rows: &[Row]) -> Vec<Ratio> {
@@ -208,7 +233,14 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
     out
 }
 
-fn write_results(out: &Path, rows: &[Row], ratios: &[Ratio], quick: bool, seed: u64, seconds: f64) -> Result<()> {
+fn write_results(
+    out: &Path,
+    rows: &[Row],
+    ratios: &[Ratio],
+    quick: bool,
+    seed: u64,
+    seconds: f64,
+) -> Result<()> {
     let s = |f: &dyn Fn(&Row) -> String| ColumnData::Str(rows.iter().map(f).collect());
     let x = |f: &dyn Fn(&Row) -> f64| ColumnData::F64(rows.iter().map(f).collect());
     let u = |f: &dyn Fn(&Row) -> u64| ColumnData::U64(rows.iter().map(f).collect());
@@ -298,7 +330,10 @@ fn plots(out: &Path, rows: &[Row], ratios: &[Ratio]) -> Result<()> {
                     .map(|(m, l)| {
                         rows.iter()
                             .find(|r| {
-                                r.profile == profile && r.model == m && r.load == l && &r.label() == label
+                                r.profile == profile
+                                    && r.model == m
+                                    && r.load == l
+                                    && &r.label() == label
                             })
                             .map_or(f64::NAN, |r| 100.0 * r.sla_satisfaction)
                     })
@@ -335,7 +370,10 @@ fn plots(out: &Path, rows: &[Row], ratios: &[Ratio]) -> Result<()> {
                     "throughput".into(),
                     ratios.iter().map(|r| r.throughput).collect(),
                 ),
-                ("SLA satisfaction".into(), ratios.iter().map(|r| r.sla).collect()),
+                (
+                    "SLA satisfaction".into(),
+                    ratios.iter().map(|r| r.sla).collect(),
+                ),
             ],
         },
         out,
@@ -374,7 +412,15 @@ fn summary(
         100.0 * HIGH_FRACTION
     ));
     s.push_str(&markdown::table(
-        &["model", "instance", "nodes", "batch 1 ms", "batch 32 ms", "capacity req/s", "SLO ms"],
+        &[
+            "model",
+            "instance",
+            "nodes",
+            "batch 1 ms",
+            "batch 32 ms",
+            "capacity req/s",
+            "SLO ms",
+        ],
         settings,
     ));
     s.push('\n');
@@ -424,7 +470,15 @@ fn summary(
         })
         .collect();
     s.push_str(&markdown::table(
-        &["model", "instance", "load", "response speedup", "throughput", "SLA satisfaction", "p99 speedup"],
+        &[
+            "model",
+            "instance",
+            "load",
+            "response speedup",
+            "throughput",
+            "SLA satisfaction",
+            "p99 speedup",
+        ],
         &ratio_rows,
     ));
     let by_load = |load: &str, f: &dyn Fn(&Ratio) -> f64| {

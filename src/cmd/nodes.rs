@@ -203,14 +203,20 @@ pub fn run(env: &Env, args: SimulateNodesArgs) -> Result<Outcome> {
         ),
     };
     if !(args.rate.is_finite() && args.rate > 0.0) {
-        bail!("--rate {}: expected a positive number of requests per second", args.rate);
+        bail!(
+            "--rate {}: expected a positive number of requests per second",
+            args.rate
+        );
     }
     let stop = match args.requests {
         Some(0) => bail!("--requests 0: expected at least 1"),
         Some(n) => Stop::Requests { n },
         None => {
             if !(args.duration.is_finite() && args.duration > 0.0 && args.duration < 1e6) {
-                bail!("--duration {}: expected a positive number of seconds", args.duration);
+                bail!(
+                    "--duration {}: expected a positive number of seconds",
+                    args.duration
+                );
             }
             Stop::Duration {
                 ns: (args.duration * 1e9).round() as u64,

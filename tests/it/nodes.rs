@@ -65,8 +65,18 @@ fn a_measured_node_table_replaces_the_analytic_model() {
     );
     let r = expect(
         &[
-            "simulate-nodes", "--node-table", &table, "--scheduler", "lazy", "--max-batch", "4",
-            "--requests", "200", "--rate", "100", "--json",
+            "simulate-nodes",
+            "--node-table",
+            &table,
+            "--scheduler",
+            "lazy",
+            "--max-batch",
+            "4",
+            "--requests",
+            "200",
+            "--rate",
+            "100",
+            "--json",
         ],
         0,
     );
@@ -84,7 +94,10 @@ fn bad_input_is_exit_2() {
         (vec!["--profile", "9g.99gb"], "9g.99gb"),
         (vec!["--rate=-1"], "--rate"),
         (vec!["--max-batch", "0"], "--max-batch"),
-        (vec!["--window-ms", "NaN", "--scheduler", "graph"], "--window-ms"),
+        (
+            vec!["--window-ms", "NaN", "--scheduler", "graph"],
+            "--window-ms",
+        ),
         (vec!["--slo-ms", "0"], "--slo-ms"),
     ] {
         let mut a = vec!["simulate-nodes", "--duration", "0.1"];
@@ -93,6 +106,13 @@ fn bad_input_is_exit_2() {
         assert!(r.stderr.contains(needle), "{a:?}: {}", r.stderr);
     }
     let bad = write(&d, "bad.csv", "node,batch,latency_ms\nconv,1,-2\n");
-    let r = expect(&["simulate-nodes", "--node-table", &bad, "--duration", "0.1"], 2);
-    assert!(r.stderr.contains("latency_ms") && r.stderr.contains("bad.csv"), "{}", r.stderr);
+    let r = expect(
+        &["simulate-nodes", "--node-table", &bad, "--duration", "0.1"],
+        2,
+    );
+    assert!(
+        r.stderr.contains("latency_ms") && r.stderr.contains("bad.csv"),
+        "{}",
+        r.stderr
+    );
 }

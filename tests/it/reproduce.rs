@@ -135,5 +135,8 @@ fn lazybatching_quick() {
     let d2 = tmp("repro-lazy-2");
     let a = args(&d2);
     expect(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
-    assert_eq!(csv, std::fs::read_to_string(d2.join("results.csv")).unwrap());
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(d2.join("results.csv")).unwrap()
+    );
 }
