@@ -36,5 +36,5 @@ pub use plan::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
 pub use trace::{
     BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, TRACE_FORMAT, TraceChoice, TraceEvent,
-    TraceHeader, TraceInstance, TraceModel,
+    TraceHeader, TraceInstance, TraceModel, TraceNode,
 };

@@ -26,6 +26,23 @@
 //!
 //! Optional fields carry what a checker can replay: `slack_ns` on dispatch (ELSA's
 //! `deadline − now`), and `choices` with each candidate's predicted wait and service.
+//!
+//! Node-level traces (a model run as its sequence of graph nodes, as LazyBatching does) use the
+//! same `start` and `finish` events, one pair per node kernel, with `node` set to the index of
+//! the node in the model's execution order; `members` are the requests batched in that kernel.
+//! At a lazy scheduler's node start, `slack_ns` may carry the smallest predicted slack
+//! (deadline minus predicted completion) among the kernel's members, so a checker can verify
+//! the slack rule:
+//!
+//! ```text
+//! {"t":2000,"ev":"start","batch":2,"instance":0,"slot":0,"members":[4,5],"service_ns":41000,"slack_ns":7300000,"node":12}
+//! {"t":43000,"ev":"finish","instance":0,"slot":0,"members":[4,5],"node":12}
+//! ```
+//!
+//! A node-level trace's header may carry `nodes`: the predicted latency table its scheduler
+//! used, one [`TraceNode`] per node in execution order with the kernel time at batch 1, 2, ...
+//! (`{"name":"conv1","latency_ns":[41000,52000,...]}`). With it a checker can recompute every
+//! predicted slack without the scheduler's code. Headers without it read as before.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +84,22 @@ pub struct TraceHeader {
     /// unfinished. Absent means `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drained: Option<bool>,
+    /// Node-level traces: the predicted latency of every node of the (single) model, in
+    /// execution order, that the scheduler decided with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<TraceNode>>,
+}
+
+/// One graph node in a node-level trace header: its name and its predicted kernel time at
+/// batch `b` (`latency_ns[b - 1]`), for every batch from 1 to the largest the scheduler may
+/// run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceNode {
+    /// The node's name.
+    pub name: String,
+    /// Kernel time at batch 1, 2, ..., ns.
+    pub latency_ns: Vec<u64>,
 }
 
 /// [`TraceHeader::batching`]: each query runs as one batch, as it arrived.
@@ -160,6 +193,10 @@ pub struct TraceEvent {
     /// The candidates a deciding scheduler weighed at dispatch, in the order it visited them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<TraceChoice>>,
+    /// The graph node a node-level kernel runs (start, finish of node-level traces): its index
+    /// in the model's execution order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<u32>,
 }
 
 /// One candidate of a dispatch decision: the instance, its predicted wait (queued work still
@@ -190,6 +227,50 @@ impl TraceEvent {
             service_ns: None,
             slack_ns: None,
             choices: None,
+            node: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_field_is_optional_and_round_trips() {
+        let line = r#"{"t":1500,"ev":"start","batch":1,"instance":3,"slot":0,"members":[0],"service_ns":2100000}"#;
+        let old: TraceEvent = serde_json::from_str(line).unwrap();
+        assert_eq!(old.node, None);
+        assert_eq!(serde_json::to_string(&old).unwrap(), line);
+        let node = TraceEvent {
+            members: Some(vec![4, 5]),
+            slack_ns: Some(-3),
+            node: Some(12),
+            ..TraceEvent::new(2000, EventKind::Finish)
+        };
+        let text = serde_json::to_string(&node).unwrap();
+        assert_eq!(
+            text,
+            r#"{"t":2000,"ev":"finish","members":[4,5],"slack_ns":-3,"node":12}"#
+        );
+        assert_eq!(serde_json::from_str::<TraceEvent>(&text).unwrap(), node);
+    }
+
+    #[test]
+    fn the_node_table_is_optional_in_the_header() {
+        let old = r#"{"format":"migsched-trace/1","scheduler":"fifs","duration_ns":5,"instances":[],"models":[],"work_conserving":false}"#;
+        let h: TraceHeader = serde_json::from_str(old).unwrap();
+        assert_eq!(h.nodes, None);
+        assert_eq!(serde_json::to_string(&h).unwrap(), old);
+        let with = TraceHeader {
+            nodes: Some(vec![TraceNode {
+                name: "fc".into(),
+                latency_ns: vec![10, 12],
+            }]),
+            ..h
+        };
+        let text = serde_json::to_string(&with).unwrap();
+        assert!(text.ends_with(r#""nodes":[{"name":"fc","latency_ns":[10,12]}]}"#));
+        assert_eq!(serde_json::from_str::<TraceHeader>(&text).unwrap(), with);
     }
 }

@@ -7,6 +7,7 @@
 mod engine;
 mod event_queue;
 mod histogram;
+pub mod lazy;
 mod report;
 mod rng;
 mod scheduler;

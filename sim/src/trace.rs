@@ -115,6 +115,7 @@ pub fn trace_header(setup: &SimSetup, config: &SimConfig, report: &SimReport) ->
             .to_string(),
         ),
         drained: Some(!matches!(config.stop, Stop::Duration { drain: false, .. })),
+        nodes: None,
     }
 }
 

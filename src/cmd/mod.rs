@@ -6,8 +6,10 @@ mod gpus;
 mod hwbench;
 mod instance;
 mod layouts;
+mod lazybatching;
 mod mig_parted;
 mod models;
+mod nodes;
 mod plan;
 mod profile;
 mod repro_extra;
@@ -101,6 +103,9 @@ enum Command {
     /// Replay traffic against a plan with a scheduler (FIFS, round robin, least loaded, ELSA)
     #[command(after_help = simulate::SIMULATE_HELP)]
     Simulate(simulate::SimulateArgs),
+    /// One model on one instance, node by node: serial, graph batching or LazyBatching
+    #[command(name = "simulate-nodes", after_help = nodes::SIMULATE_NODES_HELP)]
+    SimulateNodes(nodes::SimulateNodesArgs),
     /// The largest load at which a plan keeps a target SLO attainment (bisection)
     #[command(after_help = simulate::PEAK_HELP)]
     Peak(simulate::PeakArgs),
@@ -197,6 +202,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Instance(c) => instance::run(&env, c),
         Command::Bench(c) => bench::run(&env, c),
         Command::Simulate(a) => simulate::run_simulate(&env, a),
+        Command::SimulateNodes(a) => nodes::run(&env, a),
         Command::Peak(a) => simulate::run_peak(&env, a),
         Command::Reproduce(a) => reproduce::run(&env, a),
         Command::Verify(c) => verify::run(&env, c),

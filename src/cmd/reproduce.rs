@@ -28,6 +28,10 @@ Targets:
   paris-elsa   PARIS + ELSA against homogeneous partitions with FIFS and against the ILP's
                routed plan, on the bundled PARIS-style instances: peak load, SLO attainment
                and p99 at load 1, and SLO attainment across loads.
+  lazybatching LazyBatching against graph batching (windows 5 to 99 ms) and serial
+               execution, node by node, for ResNet-50, BERT-base and MobileNetV2 on A100
+               7g.80gb and 3g.40gb instances at low, medium and high Poisson load: mean
+               response time, throughput, p99, SLA satisfaction and the lazy/graph ratios.
 
   parvagpu     ParvaGPU's six A100-80GB SLO scenarios in its own setting, planned by the ILP
                (proven optimal) and the homogeneous and ParvaGPU-shaped greedy baselines;
@@ -44,6 +48,7 @@ Examples:
   migsched reproduce paris-elsa --out results/paris-elsa
   migsched reproduce parvagpu --data ../shared/datasets/parvagpu-a100-80gb
   migsched reproduce scaling --quick
+  migsched reproduce lazybatching --quick --out /tmp/lazy
   migsched report out/paris-elsa";
 
 /// Reproduction targets.
@@ -55,6 +60,8 @@ pub enum Target {
     Parvagpu,
     /// Solver time and simulator speed against size
     Scaling,
+    /// LazyBatching vs graph batching vs serial, node by node, on one instance
+    Lazybatching,
 }
 
 impl Target {
@@ -63,6 +70,7 @@ impl Target {
             Target::ParisElsa => "paris-elsa",
             Target::Parvagpu => "parvagpu",
             Target::Scaling => "scaling",
+            Target::Lazybatching => "lazybatching",
         }
     }
 }
@@ -124,6 +132,8 @@ fn render_again(dir: &Path) -> Result<String> {
                 .with_context(|| format!("{}: not paris-elsa results", path.display()))?;
             render_paris_elsa(dir, &r)?
         }
+        "lazybatching" => super::lazybatching::render_again(dir, &text)
+            .with_context(|| format!("{}", path.display()))?,
         "parvagpu" => repro_extra::render_parvagpu(
             dir,
             &serde_json::from_str(&text)
@@ -135,7 +145,7 @@ fn render_again(dir: &Path) -> Result<String> {
                 .with_context(|| format!("{}: not scaling results", path.display()))?,
         )?,
         other => bail!(
-            "{}: target '{other}' is not one migsched reproduces (paris-elsa, parvagpu, scaling)",
+            "{}: target '{other}' is not one migsched reproduces (paris-elsa, lazybatching, parvagpu, scaling)",
             path.display()
         ),
     };
@@ -166,6 +176,7 @@ pub fn run(env: &Env, args: ReproduceArgs) -> Result<Outcome> {
         Target::ParisElsa => paris_elsa(env, &out, args.quick, args.seed)?,
         Target::Parvagpu => repro_extra::parvagpu(env, &out, args.data.as_deref())?,
         Target::Scaling => repro_extra::scaling(env, &out, args.quick)?,
+        Target::Lazybatching => super::lazybatching::reproduce(env, &out, args.quick, args.seed)?,
     };
     write_atomic(&out.join("summary.md"), &summary)?;
     out!("{summary}");

@@ -8,6 +8,7 @@ mod instance;
 mod layouts;
 mod mig_parted;
 mod models;
+mod nodes;
 mod profile;
 mod reproduce;
 mod simulate;

@@ -181,3 +181,59 @@ fn scaling_quick() {
         assert!(d.join(f).is_file(), "{f}");
     }
 }
+
+#[test]
+fn lazybatching_quick() {
+    let d = tmp("repro-lazy");
+    let args = |d: &std::path::Path| {
+        [
+            "reproduce",
+            "lazybatching",
+            "--quick",
+            "--out",
+            d.to_str().unwrap(),
+        ]
+        .map(String::from)
+    };
+    let a = args(&d);
+    let r = expect(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
+    assert_eq!(r.stdout, summary);
+    for row in [
+        "| resnet50 | 7g.80gb | low (",
+        "| bert-base | 3g.40gb | high (",
+        "| mobilenetv2 | 7g.80gb | medium (",
+        "| graph 99 ms |",
+        "| serial |",
+        "| lazy |",
+        "Geometric means",
+        "15x",
+    ] {
+        assert!(summary.contains(row), "missing {row}:\n{summary}");
+    }
+    for f in [
+        "results.csv",
+        "results.parquet",
+        "ratios.csv",
+        "ratios.parquet",
+        "results.json",
+    ] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+    for stem in ["sla-7g.80gb", "sla-3g.40gb", "ratios"] {
+        let svg = std::fs::read_to_string(d.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{stem}.svg");
+        assert!(is_png(&d.join(format!("{stem}.png"))), "{stem}.png");
+    }
+    let csv = std::fs::read_to_string(d.join("results.csv")).unwrap();
+    // 3 models × 2 instances × 3 loads × (serial + 5 windows + lazy), and a header.
+    assert_eq!(csv.lines().count(), 1 + 3 * 2 * 3 * 7);
+    // Same seed, same results.
+    let d2 = tmp("repro-lazy-2");
+    let a = args(&d2);
+    expect(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(d2.join("results.csv")).unwrap()
+    );
+}

@@ -9,6 +9,7 @@ pub mod import;
 pub mod input;
 pub mod layout;
 pub mod metrics;
+pub mod node;
 pub mod plan;
 pub mod trace;
 pub mod violation;

@@ -37,6 +37,8 @@
 //!   qualifies), the whole order when none does. When the header publishes `service_ns`, each
 //!   choice's predicted service must be the table's entry for the request's batch;
 //! - **metrics**: reported metrics (see [`crate::metrics`]) equal the recomputed ones.
+//!
+//! Node-level traces (LazyBatching and its baselines) are checked by [`crate::node`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -420,6 +422,9 @@ impl<'t> Checker<'t> {
 
 /// Checks a trace; see the module documentation for every rule.
 pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
+    if crate::node::is_node_trace(trace) {
+        return crate::node::check_node_trace(trace, options); // node-level: see crate::node
+    }
     let header = &trace.header;
     let mut not_checked = Vec::new();
     let elsa = header.scheduler.eq_ignore_ascii_case("elsa").then(|| {

@@ -87,11 +87,20 @@ pub enum Rule {
     ElsaState,
     /// A reported metric that differs from the one recomputed from the trace.
     Metrics,
+    /// Node-level traces: a request that runs its graph nodes out of order, twice, or past the
+    /// model's last node.
+    NodeOrder,
+    /// Node-level traces: a kernel batching requests at different nodes, or (lazy) not one
+    /// whole group.
+    NodeBatch,
+    /// Node-level traces, lazy scheduler: a catch-up that breaks the slack rule, overtakes a
+    /// group it cannot merge with, or records a slack the node table does not predict.
+    NodeSlack,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 33] = [
+    pub const ALL: [Rule; 36] = [
         Rule::UnknownProfile,
         Rule::IllegalStart,
         Rule::Overlap,
@@ -125,6 +134,9 @@ impl Rule {
         Rule::ElsaDecision,
         Rule::ElsaState,
         Rule::Metrics,
+        Rule::NodeOrder,
+        Rule::NodeBatch,
+        Rule::NodeSlack,
     ];
 
     /// The kebab-case name, as `--json` prints it.
@@ -163,6 +175,9 @@ impl Rule {
             Rule::ElsaDecision => "elsa-decision",
             Rule::ElsaState => "elsa-state",
             Rule::Metrics => "metrics",
+            Rule::NodeOrder => "node-order",
+            Rule::NodeBatch => "node-batch",
+            Rule::NodeSlack => "node-slack",
         }
     }
 }
@@ -371,7 +386,7 @@ mod tests {
                 serde_json::Value::String(r.name().to_string())
             );
         }
-        assert_eq!(Rule::ALL.iter().max(), Some(&Rule::Metrics));
+        assert_eq!(Rule::ALL.iter().max(), Some(&Rule::NodeSlack));
     }
 
     #[test]

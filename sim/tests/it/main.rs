@@ -3,6 +3,7 @@
 
 mod elsa;
 mod laws;
+mod lazy;
 mod queueing;
 mod state_machine;
 

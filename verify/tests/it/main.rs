@@ -6,6 +6,7 @@
 mod imports;
 mod layout_props;
 mod metamorphic;
+mod nodes;
 mod plans;
 mod sim_traces;
 mod traces;

@@ -1,0 +1,301 @@
+//! `migsched simulate-nodes`: one model on one instance, run node by node (its layer graph's
+//! kernels) under serial execution, graph batching or LazyBatching.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use migsched_core::analytic::AnalyticParams;
+use migsched_core::zoo::{ZooOptions, build};
+use migsched_sim::Stop;
+use migsched_sim::lazy::{
+    Arrivals, NodeProfile, NodeReport, NodeRow, NodeSimConfig, Policy, TraceRecorder,
+    node_trace_header, simulate_nodes,
+};
+use serde::Serialize;
+
+use super::{Env, Outcome};
+use crate::output::{print_json, read_text, write_atomic};
+
+pub const SIMULATE_NODES_HELP: &str = "\
+Runs one model on one MIG instance as its sequence of graph nodes (the zoo's layer graph, one
+kernel per node; per-node latency from the analytic model, or from --node-table) and reports
+response time, throughput, p99 and SLA satisfaction. Schedulers: serial (one request at a
+time), graph (Triton-style: a batch collected over --window-ms or up to --max-batch runs the
+whole graph) and lazy (LazyBatching: node-level batching; late requests catch up with batches
+in flight while every request's predicted slack stays non-negative).
+
+--node-table FILE: a CSV with the header node,batch,latency_ms (nodes in order of first
+appearance), covering batches up to --max-batch; replaces the analytic model.
+Traces (--trace) carry the node table in their header and pass `migsched verify trace`.
+
+Exit codes: 0 the run finished; 2 unusable input. Same inputs and seed, same output.
+
+Examples:
+  migsched simulate-nodes --model resnet50 --scheduler lazy --rate 500 --duration 10
+  migsched simulate-nodes --model bert-base --profile 3g.40gb --scheduler graph --window-ms 10
+  migsched simulate-nodes --model mobilenetv2 --scheduler lazy --trace t.jsonl --json
+  migsched verify trace t.jsonl";
+
+/// Node-level schedulers on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum NodeSchedulerArg {
+    /// One request at a time through the whole graph, first come first served
+    Serial,
+    /// Graph batching with a time window and a max batch (Triton's dynamic batcher)
+    Graph,
+    /// LazyBatching: node-level batching under the slack rule
+    Lazy,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateNodesArgs {
+    /// Model of the zoo (see `migsched models`)
+    #[arg(long, default_value = "resnet50")]
+    model: String,
+    /// GPU type
+    #[arg(long, default_value = "a100-80gb")]
+    gpu: String,
+    /// MIG profile of the instance
+    #[arg(long, default_value = "7g.80gb")]
+    profile: String,
+    /// Scheduler
+    #[arg(long, value_enum, default_value = "lazy")]
+    scheduler: NodeSchedulerArg,
+    /// Graph batching: most time the oldest request waits for a fuller batch, ms
+    #[arg(long, default_value_t = 10.0)]
+    window_ms: f64,
+    /// Largest batch of a kernel (graph, lazy)
+    #[arg(long, default_value_t = 32)]
+    max_batch: u32,
+    /// Poisson arrivals, requests per second
+    #[arg(long, default_value_t = 250.0)]
+    rate: f64,
+    /// Simulated seconds of arrivals (what is in flight then is served)
+    #[arg(long, default_value_t = 10.0, conflicts_with = "requests")]
+    duration: f64,
+    /// Simulate this many requests instead of a duration
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Latency SLO of every request, ms
+    #[arg(long, default_value_t = 50.0)]
+    slo_ms: f64,
+    /// Seed of the arrival stream
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Measured per-node latencies (CSV: node,batch,latency_ms) instead of the analytic model
+    #[arg(long, value_name = "FILE")]
+    node_table: Option<PathBuf>,
+    /// Write the node-level event trace (JSON lines) here
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Print one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// The analytic per-node profile of `model` on `gpu`'s `profile`, batches `1..=max_batch`.
+pub fn analytic_node_profile(
+    env: &Env,
+    model: &str,
+    gpu: &str,
+    profile: &str,
+    max_batch: u32,
+) -> Result<NodeProfile> {
+    let g = env.gpu(gpu)?;
+    let p = g.profile(g.profile_by_name(profile)?);
+    let graph = build(model, &ZooOptions::default()).with_context(|| format!("model '{model}'"))?;
+    NodeProfile::from_graph(&graph, &g, p, max_batch, &AnalyticParams::default())
+        .with_context(|| format!("node latencies of {model} on {gpu} {profile}"))
+}
+
+/// Reads a per-node table (CSV: node,batch,latency_ms).
+fn read_node_table(path: &Path, max_batch: u32) -> Result<NodeProfile> {
+    let text = read_text(path, "node table")?;
+    let origin = path.display();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        bail!("{origin}: the file is empty; expected the header node,batch,latency_ms");
+    };
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    if cols != ["node", "batch", "latency_ms"] {
+        bail!("{origin}: line 1: header '{header}', expected node,batch,latency_ms");
+    }
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let at = |field: &str, v: &str| format!("{origin}: line {}: field {field} = '{v}'", i + 1);
+        if f.len() != 3 {
+            bail!("{origin}: line {}: {} fields, expected 3", i + 1, f.len());
+        }
+        let batch: u32 = f[1]
+            .parse()
+            .with_context(|| at("batch", f[1]) + ": not a whole number")?;
+        let latency_ms: f64 = f[2]
+            .parse()
+            .with_context(|| at("latency_ms", f[2]) + ": not a number")?;
+        if !(latency_ms.is_finite() && latency_ms > 0.0) {
+            bail!("{}: expected a positive number", at("latency_ms", f[2]));
+        }
+        rows.push(NodeRow {
+            node: f[0].to_string(),
+            batch,
+            latency_ms,
+        });
+    }
+    if rows.is_empty() {
+        bail!("{origin}: no rows after the header");
+    }
+    NodeProfile::from_rows(&rows, max_batch).with_context(|| format!("{origin}"))
+}
+
+/// The policy for a scheduler argument.
+pub fn policy(scheduler: NodeSchedulerArg, window_ms: f64, max_batch: u32) -> Result<Policy> {
+    if !(window_ms.is_finite() && window_ms >= 0.0) {
+        bail!("--window-ms {window_ms}: expected a number of ms, at least 0");
+    }
+    Ok(match scheduler {
+        NodeSchedulerArg::Serial => Policy::Serial,
+        NodeSchedulerArg::Graph => Policy::Graph {
+            window_ns: window_ms * 1e6,
+            max_batch,
+        },
+        NodeSchedulerArg::Lazy => Policy::Lazy { max_batch },
+    })
+}
+
+/// An SLO in ms as whole ns, checked.
+pub fn slo_ns(slo_ms: f64) -> Result<u64> {
+    if !(slo_ms.is_finite() && slo_ms > 0.0 && slo_ms < 1e12) {
+        bail!("--slo-ms {slo_ms}: expected a positive number of ms");
+    }
+    Ok(((slo_ms * 1e6).round() as u64).max(1))
+}
+
+#[derive(Serialize)]
+struct NodesJson<'a> {
+    model: &'a str,
+    gpu: &'a str,
+    profile: &'a str,
+    source: &'a str,
+    rate_rps: f64,
+    whole_model_ms_batch1: f64,
+    report: &'a NodeReport,
+}
+
+pub fn run(env: &Env, args: SimulateNodesArgs) -> Result<Outcome> {
+    if args.max_batch == 0 {
+        bail!("--max-batch 0: expected at least 1");
+    }
+    let profile_batch = match args.scheduler {
+        NodeSchedulerArg::Serial => 1,
+        _ => args.max_batch,
+    };
+    let (profile, source) = match &args.node_table {
+        Some(path) => (read_node_table(path, profile_batch)?, "node-table"),
+        None => (
+            analytic_node_profile(env, &args.model, &args.gpu, &args.profile, profile_batch)?,
+            "analytic",
+        ),
+    };
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        bail!(
+            "--rate {}: expected a positive number of requests per second",
+            args.rate
+        );
+    }
+    let stop = match args.requests {
+        Some(0) => bail!("--requests 0: expected at least 1"),
+        Some(n) => Stop::Requests { n },
+        None => {
+            if !(args.duration.is_finite() && args.duration > 0.0 && args.duration < 1e6) {
+                bail!(
+                    "--duration {}: expected a positive number of seconds",
+                    args.duration
+                );
+            }
+            Stop::Duration {
+                ns: (args.duration * 1e9).round() as u64,
+                drain: true,
+            }
+        }
+    };
+    let config = NodeSimConfig {
+        policy: policy(args.scheduler, args.window_ms, args.max_batch)?,
+        slo_ns: slo_ns(args.slo_ms)?,
+        arrivals: Arrivals::poisson(args.rate),
+        stop,
+        seed: args.seed,
+    };
+    let report = if let Some(path) = &args.trace {
+        let mut rec = TraceRecorder::new(&args.model);
+        let report = simulate_nodes(&profile, &config, &mut rec)?;
+        let header = node_trace_header(&args.model, &args.profile, &profile, &config, &report);
+        let mut text = serde_json::to_string(&header).context("encoding the trace header")?;
+        text.push('\n');
+        for e in rec.events() {
+            text.push_str(&serde_json::to_string(e).context("encoding a trace event")?);
+            text.push('\n');
+        }
+        write_atomic(path, &text)?;
+        report
+    } else {
+        simulate_nodes(&profile, &config, &mut migsched_sim::NoObserver)?
+    };
+    let whole1 = profile.whole_ns(1) as f64 / 1e6;
+    if args.json {
+        print_json(&NodesJson {
+            model: &args.model,
+            gpu: &args.gpu,
+            profile: &args.profile,
+            source,
+            rate_rps: args.rate,
+            whole_model_ms_batch1: whole1,
+            report: &report,
+        })?;
+    } else {
+        let mut params = String::new();
+        for (k, v) in &report.parameters {
+            let _ = write!(params, " {k}={v}");
+        }
+        outln!(
+            "{} on {} {} · {} nodes ({source}; {:.3} ms at batch 1) · {}{params} · {} req/s · SLO {} ms · seed {}",
+            args.model,
+            args.gpu,
+            args.profile,
+            report.nodes,
+            whole1,
+            report.policy,
+            args.rate,
+            report.slo_ms,
+            report.seed
+        );
+        outln!(
+            "requests {}  completed {}  SLA satisfaction {:.2}%  throughput {:.1}/s  goodput {:.1}/s",
+            report.requests,
+            report.completed,
+            100.0 * report.slo_attainment,
+            report.throughput_rps,
+            report.goodput_rps
+        );
+        outln!(
+            "response ms: mean {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}",
+            report.latency_ms.mean,
+            report.latency_ms.p50,
+            report.latency_ms.p99,
+            report.latency_ms.max
+        );
+        outln!(
+            "kernels {}  mean batch {:.2}  catch-up kernels {}  utilization {:.1}%",
+            report.kernels,
+            report.mean_batch,
+            report.catch_up_kernels,
+            100.0 * report.utilization
+        );
+    }
+    Ok(Outcome::Yes)
+}
