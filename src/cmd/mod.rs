@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalog;
+mod gpulet;
 mod gpus;
 mod instance;
 mod layouts;

@@ -27,6 +27,8 @@ Targets:
   paris-elsa   PARIS + ELSA against homogeneous partitions with FIFS and against the ILP's
                routed plan, on the bundled PARIS-style instances: peak load, SLO attainment
                and p99 at load 1, and SLO attainment across loads.
+  gpulet       gpulet (interference-aware and not) against time sharing only on zoo mixes:
+               SLO-preserving peak throughput on 4 A100s, GPUs over time under autoscaling.
 
 Each writes into --out (default out/<target>): summary.md, results.csv and results.parquet,
 sweep.csv and sweep.parquet, plots as .svg and .png, and results.json; then prints the summary.
@@ -34,6 +36,7 @@ sweep.csv and sweep.parquet, plots as .svg and .png, and results.json; then prin
 
 Examples:
   migsched reproduce paris-elsa --quick
+  migsched reproduce gpulet --quick --out out/gpulet
   migsched reproduce paris-elsa --out results/paris-elsa";
 
 /// Reproduction targets.
@@ -41,12 +44,15 @@ Examples:
 pub enum Target {
     /// PARIS + ELSA vs homogeneous partitions with FIFS vs the ILP plan
     ParisElsa,
+    /// gpulet (with and without interference awareness) vs time sharing only
+    Gpulet,
 }
 
 impl Target {
     fn name(self) -> &'static str {
         match self {
             Target::ParisElsa => "paris-elsa",
+            Target::Gpulet => "gpulet",
         }
     }
 }
@@ -88,6 +94,7 @@ pub fn run(env: &Env, args: ReproduceArgs) -> Result<Outcome> {
     let started = Instant::now();
     let summary = match args.target {
         Target::ParisElsa => paris_elsa(env, &out, args.quick, args.seed)?,
+        Target::Gpulet => super::gpulet::reproduce(env, &out, args.quick, args.seed)?,
     };
     write_atomic(&out.join("summary.md"), &summary)?;
     out!("{summary}");

@@ -134,25 +134,30 @@ pub fn fit(samples: &[Sample]) -> Option<Fit> {
     let mut a = [[0.0f64; 6]; 5];
     for s in samples {
         let x = features(&s.me, &s.other);
-        for i in 0..5 {
-            for j in 0..5 {
-                a[i][j] += x[i] * x[j];
+        for (row, xi) in a.iter_mut().zip(x) {
+            for (cell, xj) in row.iter_mut().zip(x) {
+                *cell += xi * xj;
             }
-            a[i][5] += x[i] * s.slowdown;
+            row[5] += xi * s.slowdown;
         }
     }
-    let scale = (0..5).map(|i| a[i][i]).fold(0.0f64, f64::max);
+    let scale = a
+        .iter()
+        .enumerate()
+        .map(|(i, row)| row[i])
+        .fold(0.0f64, f64::max);
     for col in 0..5 {
         let pivot = (col..5).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
         if a[pivot][col].abs() <= 1e-12 * scale.max(1e-300) {
             return None;
         }
         a.swap(col, pivot);
-        for row in 0..5 {
-            if row != col {
-                let f = a[row][col] / a[col][col];
-                for k in col..6 {
-                    a[row][k] -= f * a[col][k];
+        let p = a[col];
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / p[col];
+                for (x, y) in row.iter_mut().zip(p).skip(col) {
+                    *x -= f * y;
                 }
             }
         }
@@ -365,9 +370,18 @@ mod tests {
             )
             .unwrap();
             let f = fit(&samples).unwrap();
-            eprintln!("{}: c = {:?} rmse {:.4} n {}", set.gpu, f.c, f.rmse, f.samples);
+            eprintln!(
+                "{}: c = {:?} rmse {:.4} n {}",
+                set.gpu, f.c, f.rmse, f.samples
+            );
             for (got, want) in f.c.iter().zip(set.c) {
-                assert!((got - want).abs() < 5e-4, "{}: {:?} vs {:?}", set.gpu, f.c, set.c);
+                assert!(
+                    (got - want).abs() < 5e-4,
+                    "{}: {:?} vs {:?}",
+                    set.gpu,
+                    f.c,
+                    set.c
+                );
             }
             // Co-location never speeds a gpulet up.
             assert!(samples.iter().all(|s| s.slowdown >= 1.0));

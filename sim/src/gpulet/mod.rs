@@ -13,8 +13,8 @@
 //!   lengthen it).
 //! - **Autoscaling**: every epoch the observed rate of each model (arrivals in the epoch)
 //!   updates an EWMA, never below that observation (scale up at once, down smoothly); the planner is asked for a configuration for the EWMA × padding. GPUs
-//!   whose gpulets are unchanged keep serving; every other GPU of the new configuration
-//!   (reconfigured or added) serves nothing for the reconfiguration delay; GPUs no longer
+//!   whose split and models are unchanged keep serving (new batch sizes apply at once); every other GPU of the new configuration
+//!   (repartitioned or added) serves nothing for the reconfiguration delay; GPUs no longer
 //!   needed stop at once (their running batches finish).
 //! - **Rates** over time: a base rate per model times a [`RateProfile`], arrivals by thinning a
 //!   Poisson process at the peak rate (one xoshiro stream per model).
@@ -66,7 +66,9 @@ pub struct SimGpu {
 }
 
 impl SimGpu {
-    fn same_config(&self, other: &SimGpu) -> bool {
+    /// Same split and the same models in each gpulet: only batches may differ, which needs
+    /// no restart of the MPS processes.
+    fn same_partition(&self, other: &SimGpu) -> bool {
         self.gpulets.len() == other.gpulets.len()
             && self.gpulets.iter().zip(&other.gpulets).all(|(a, b)| {
                 a.percent == b.percent
@@ -74,7 +76,7 @@ impl SimGpu {
                     && a.tasks
                         .iter()
                         .zip(&b.tasks)
-                        .all(|(x, y)| x.model == y.model && x.batch == y.batch)
+                        .all(|(x, y)| x.model == y.model)
             })
     }
 }
@@ -465,19 +467,30 @@ impl World<'_> {
         let mut keep = vec![false; self.gpus.len()];
         let mut pending = Vec::new();
         for cfg in new {
-            let hit = (0..self.gpus.len())
-                .find(|&i| !keep[i] && !self.gpus[i].retired && self.gpus[i].cfg.same_config(&cfg));
+            let hit = (0..self.gpus.len()).find(|&i| {
+                !keep[i] && !self.gpus[i].retired && self.gpus[i].cfg.same_partition(&cfg)
+            });
             match hit {
-                Some(i) => keep[i] = true,
+                Some(i) => {
+                    keep[i] = true;
+                    // New batches take effect at once (no repartition).
+                    for (st, l) in self.gpus[i].gpulets.iter_mut().zip(&cfg.gpulets) {
+                        for (j, t) in l.tasks.iter().enumerate() {
+                            let id = st.instances[j] as usize;
+                            self.instances[id].max_batch =
+                                self.instances[id].max_batch.max(t.batch);
+                        }
+                        st.cfg = l.clone();
+                    }
+                    self.gpus[i].cfg = cfg;
+                }
                 None => pending.push(cfg),
             }
         }
-        let mut free: Vec<usize> = (0..self.gpus.len())
-            .filter(|&i| !keep[i] && !self.gpus[i].retired)
-            .collect();
-        free.reverse();
-        for i in free.iter().copied() {
-            self.gpus[i].retired = true;
+        for (g, kept) in self.gpus.iter_mut().zip(&keep) {
+            if !kept {
+                g.retired = true;
+            }
         }
         for cfg in pending {
             // A retired GPU whose batches are done takes the new configuration.

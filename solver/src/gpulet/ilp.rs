@@ -152,11 +152,11 @@ pub fn solve(
     }
     // Next-fit of each size's occupancies into its gpulets; an entry's cycle is its latency
     // over its occupancy share, so it serves share · T_i(s).
-    for s in 0..sizes.len() {
+    for (s, &pct) in sizes.iter().enumerate() {
         let mut slots: Vec<(usize, usize)> = Vec::new();
         for (gi, g) in gpus.iter().enumerate() {
             for (si, l) in g.gpulets.iter().enumerate() {
-                if l.percent == sizes[s] {
+                if l.percent == pct {
                     slots.push((gi, si));
                 }
             }
