@@ -169,6 +169,9 @@ pub fn parse_method(s: &str) -> Result<Method> {
     })
 }
 
+/// A trace: header and events.
+pub type Trace = (TraceHeader, Vec<TraceEvent>);
+
 /// One simulation of a configuration; autoscaling re-plans with `replan_method`.
 #[allow(clippy::too_many_arguments)]
 pub fn run_sim(
@@ -180,7 +183,7 @@ pub fn run_sim(
     interference: bool,
     autoscale: Option<(Autoscale, Method)>,
     trace: bool,
-) -> Result<(GpuletReport, Option<(TraceHeader, Vec<TraceEvent>)>)> {
+) -> Result<(GpuletReport, Option<Trace>)> {
     let models: Vec<SimModel> = problem
         .models
         .iter()
@@ -212,7 +215,7 @@ pub fn run_sim(
 }
 
 /// Writes a trace as JSON lines.
-pub fn write_trace(path: &Path, trace: &(TraceHeader, Vec<TraceEvent>)) -> Result<()> {
+pub fn write_trace(path: &Path, trace: &Trace) -> Result<()> {
     let mut text = serde_json::to_string(&trace.0)?;
     text.push('\n');
     for e in &trace.1 {

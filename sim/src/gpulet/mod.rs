@@ -659,8 +659,8 @@ pub fn simulate_gpulets(
     }
     // Whatever is still queued (no gpulet serves its model any more) is dropped at its
     // deadline.
-    for m in 0..models.len() {
-        let slo = ns(models[m].slo_ms / 1e3);
+    for (m, model) in models.iter().enumerate() {
+        let slo = ns(model.slo_ms / 1e3);
         while let Some(r) = w.queues[m].pop_front() {
             w.report.models[m].dropped += 1;
             let mut e = TraceEvent::new((r.arrival + slo).max(now), EventKind::Drop);

@@ -502,7 +502,7 @@ pub fn read_gpulets(plan: &Plan) -> Result<Vec<PlannedGpulet<'_>>, String> {
             .collect::<Result<_, _>>()?;
         if sizes.is_empty()
             || sizes.len() > 2
-            || sizes.iter().any(|&s| s == 0)
+            || sizes.contains(&0)
             || sizes.iter().sum::<u32>() > 100
         {
             return Err(format!(
