@@ -7,6 +7,7 @@
 pub mod analytic;
 pub mod catalog;
 pub mod enumerate;
+pub mod gpulet;
 pub mod import;
 pub mod instance;
 pub mod layout;

@@ -6,6 +6,7 @@
 
 mod engine;
 mod event_queue;
+pub mod gpulet;
 mod histogram;
 pub mod lazy;
 mod report;

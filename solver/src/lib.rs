@@ -4,6 +4,7 @@
 //! [`Solution`] with an explicit status and a plan.
 
 mod brute;
+pub mod gpulet;
 mod heuristics;
 mod ilp;
 mod options;
@@ -31,6 +32,8 @@ pub fn applicable(method: Method, objective: Objective) -> bool {
             Objective::MinGpus | Objective::MinCost | Objective::MaxLoad
         ),
         Method::Brute => objective != Objective::Paris,
+        // The gpulet methods plan a GpuletProblem (see `solve_gpulet`).
+        Method::Gpulet | Method::GpuletUnaware | Method::GpuletIlp | Method::Timeshare => false,
     }
 }
 
@@ -62,6 +65,13 @@ pub fn solve(
             }
             (Method::Greedy, _) => heuristics::greedy(problem, objective, driver),
             (Method::Paris, _) => heuristics::paris(problem, objective, options, driver),
+            (Method::Gpulet | Method::GpuletUnaware | Method::GpuletIlp | Method::Timeshare, _) => {
+                Solution::infeasible(
+                    method,
+                    objective,
+                    "a gpulet method: use solve_gpulet".into(),
+                )
+            }
         }
     };
     s.solve_seconds = start.elapsed().as_secs_f64();
@@ -130,4 +140,69 @@ fn max_load_by_bisection(problem: &Problem, method: Method, options: &SolveOptio
             Solution::heuristic(problem, method, Objective::MaxLoad, plan, Some(lambda))
         }
     }
+}
+
+/// Plans a gpulet problem (min GPUs) with a gpulet method: the elastic heuristic with or
+/// without the interference check, the time-sharing baseline, or the exact program. A plan
+/// needing more GPUs than available is infeasible.
+pub fn solve_gpulet(
+    problem: &gpulet::GpuletProblem,
+    method: Method,
+    options: &gpulet::GpuletOptions,
+    time_limit_s: f64,
+) -> Solution {
+    use gpulet::elastic::{Variant, plan};
+    let start = std::time::Instant::now();
+    let objective = Objective::MinGpus;
+    let result = match method {
+        Method::Gpulet => plan(problem, options, Variant::Gpulet).map(|g| (g, false)),
+        Method::GpuletUnaware => {
+            let o = gpulet::GpuletOptions {
+                interference_aware: false,
+                ..options.clone()
+            };
+            plan(problem, &o, Variant::Gpulet).map(|g| (g, false))
+        }
+        Method::Timeshare => plan(problem, options, Variant::TimeShare).map(|g| (g, false)),
+        Method::GpuletIlp => {
+            gpulet::ilp::solve(problem, options, time_limit_s).map(|r| (r.gpus, r.optimal))
+        }
+        _ => Err(format!("method {method} is not a gpulet method")),
+    };
+    let mut s = match result {
+        Err(reason) => Solution::infeasible(method, objective, reason),
+        Ok((gpus, optimal)) => {
+            let plan = gpulet::build_plan(problem, method.name(), &gpus);
+            if plan.gpus_used > problem.available {
+                Solution::infeasible(
+                    method,
+                    objective,
+                    format!(
+                        "needs {} GPUs, {} available",
+                        plan.gpus_used, problem.available
+                    ),
+                )
+            } else {
+                let used = plan.gpus_used;
+                let mut s = Solution {
+                    objective_value: Some(f64::from(used)),
+                    gpus_used: Some(used),
+                    plan: Some(plan),
+                    ..Solution::without_plan(Status::Feasible, method, objective)
+                };
+                if method == Method::GpuletIlp && optimal {
+                    s.status = Status::Optimal;
+                    s.bound = Some(f64::from(used));
+                    s.gap = Some(0.0);
+                } else if method == Method::GpuletIlp {
+                    s.stopped_by = Some("time limit".into());
+                } else {
+                    s.stopped_by = Some("heuristic (no optimality proof)".into());
+                }
+                s
+            }
+        }
+    };
+    s.solve_seconds = start.elapsed().as_secs_f64();
+    s
 }

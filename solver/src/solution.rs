@@ -22,10 +22,26 @@ pub enum Method {
     Greedy,
     /// Exhaustive search, for tiny instances (the tests' oracle).
     Brute,
+    /// gpulet's elastic partitioning (MPS gpulets, time sharing, interference check).
+    Gpulet,
+    /// gpulet's elastic partitioning without the interference check.
+    GpuletUnaware,
+    /// The exact gpulet integer program (time sharing as occupancy).
+    GpuletIlp,
+    /// Time sharing only on whole GPUs (Nexus-style squishy bin packing).
+    Timeshare,
 }
 
 impl Method {
-    /// Every method, in the order tables list them.
+    /// Whether the method plans MPS gpulets ([`crate::solve_gpulet`]) rather than MIG layouts.
+    pub fn is_gpulet(self) -> bool {
+        matches!(
+            self,
+            Method::Gpulet | Method::GpuletUnaware | Method::GpuletIlp | Method::Timeshare
+        )
+    }
+
+    /// Every MIG method, in the order tables list them.
     pub const ALL: [Method; 5] = [
         Method::Ilp,
         Method::Paris,
@@ -42,6 +58,10 @@ impl Method {
             Method::Homogeneous => "homogeneous",
             Method::Greedy => "greedy",
             Method::Brute => "brute",
+            Method::Gpulet => "gpulet",
+            Method::GpuletUnaware => "gpulet-unaware",
+            Method::GpuletIlp => "gpulet-ilp",
+            Method::Timeshare => "timeshare",
         }
     }
 }

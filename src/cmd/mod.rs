@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalog;
+mod gpulet;
 mod gpus;
 mod hwbench;
 mod instance;

@@ -32,12 +32,13 @@ Targets:
                execution, node by node, for ResNet-50, BERT-base and MobileNetV2 on A100
                7g.80gb and 3g.40gb instances at low, medium and high Poisson load: mean
                response time, throughput, p99, SLA satisfaction and the lazy/graph ratios.
-
   parvagpu     ParvaGPU's six A100-80GB SLO scenarios in its own setting, planned by the ILP
                (proven optimal) and the homogeneous and ParvaGPU-shaped greedy baselines;
                needs --data DIR (ParvaGPU's data, read in place, never bundled).
   scaling      Planning time of the ILP and the baselines against cluster and model counts,
                and the simulator's requests per CPU second (timings vary between runs).
+  gpulet       gpulet (interference-aware and not) against time sharing only on zoo mixes:
+               SLO-preserving peak throughput on 4 A100s, GPUs over time under autoscaling.
 
 Each writes into --out (default out/<target>): summary.md, results.csv and results.parquet,
 sweep.csv and sweep.parquet, plots as .svg and .png, and results.json; then prints the summary.
@@ -49,6 +50,7 @@ Examples:
   migsched reproduce parvagpu --data ../shared/datasets/parvagpu-a100-80gb
   migsched reproduce scaling --quick
   migsched reproduce lazybatching --quick --out /tmp/lazy
+  migsched reproduce gpulet --quick --out out/gpulet
   migsched report out/paris-elsa";
 
 /// Reproduction targets.
@@ -62,6 +64,8 @@ pub enum Target {
     Scaling,
     /// LazyBatching vs graph batching vs serial, node by node, on one instance
     Lazybatching,
+    /// gpulet (with and without interference awareness) vs time sharing only
+    Gpulet,
 }
 
 impl Target {
@@ -71,6 +75,7 @@ impl Target {
             Target::Parvagpu => "parvagpu",
             Target::Scaling => "scaling",
             Target::Lazybatching => "lazybatching",
+            Target::Gpulet => "gpulet",
         }
     }
 }
@@ -144,8 +149,13 @@ fn render_again(dir: &Path) -> Result<String> {
             &serde_json::from_str(&text)
                 .with_context(|| format!("{}: not scaling results", path.display()))?,
         )?,
+        "gpulet" => bail!(
+            "{}: gpulet results cannot be rendered again yet; run `migsched reproduce gpulet` \
+             again (it takes seconds)",
+            path.display()
+        ),
         other => bail!(
-            "{}: target '{other}' is not one migsched reproduces (paris-elsa, lazybatching, parvagpu, scaling)",
+            "{}: target '{other}' is not one migsched reproduces (paris-elsa, lazybatching, parvagpu, scaling, gpulet)",
             path.display()
         ),
     };
@@ -177,6 +187,7 @@ pub fn run(env: &Env, args: ReproduceArgs) -> Result<Outcome> {
         Target::Parvagpu => repro_extra::parvagpu(env, &out, args.data.as_deref())?,
         Target::Scaling => repro_extra::scaling(env, &out, args.quick)?,
         Target::Lazybatching => super::lazybatching::reproduce(env, &out, args.quick, args.seed)?,
+        Target::Gpulet => super::gpulet::reproduce(env, &out, args.quick, args.seed)?,
     };
     write_atomic(&out.join("summary.md"), &summary)?;
     out!("{summary}");

@@ -152,6 +152,8 @@ pub struct SimulateArgs {
     /// Write the JSON report here as well
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    #[command(flatten)]
+    gpulet: super::gpulet::GpuletSimArgs,
 }
 
 #[derive(Debug, Args)]
@@ -500,6 +502,22 @@ struct SimulateJson<'a> {
 }
 
 pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
+    // gpulet plans (MPS splits, `solve --method gpulet`) have their own simulator.
+    if let Ok(plan) = serde_json::from_str::<Plan>(&read_text(&args.sim.plan, "plan")?) {
+        if super::gpulet::is_gpulet_plan(&plan) {
+            return super::gpulet::simulate_plan(
+                env,
+                &args.sim.instance,
+                &plan,
+                args.sim.duration,
+                args.sim.load,
+                args.sim.seed,
+                &args.gpulet,
+                args.json,
+                args.trace.as_deref(),
+            );
+        }
+    }
     let p = args.sim.prepare(env, args.time_series.is_some())?;
     let mut scheduler = make_scheduler(args.sim.scheduler, args.sim.alpha, args.sim.beta)?;
     let mut trace = args

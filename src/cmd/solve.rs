@@ -50,6 +50,14 @@ pub enum MethodArg {
     Greedy,
     /// Exhaustive search (tiny instances only)
     Brute,
+    /// gpulet: MPS gpulets (p | 100-p SMs), time sharing, interference check (min GPUs)
+    Gpulet,
+    /// gpulet without the interference check
+    GpuletUnaware,
+    /// Exact gpulet integer program (time sharing as occupancy): the heuristics' bound
+    GpuletIlp,
+    /// Time sharing only on whole GPUs (Nexus-style)
+    Timeshare,
 }
 
 impl From<MethodArg> for Method {
@@ -60,6 +68,10 @@ impl From<MethodArg> for Method {
             MethodArg::Homogeneous => Method::Homogeneous,
             MethodArg::Greedy => Method::Greedy,
             MethodArg::Brute => Method::Brute,
+            MethodArg::Gpulet => Method::Gpulet,
+            MethodArg::GpuletUnaware => Method::GpuletUnaware,
+            MethodArg::GpuletIlp => Method::GpuletIlp,
+            MethodArg::Timeshare => Method::Timeshare,
         }
     }
 }
@@ -208,8 +220,11 @@ struct SolveJson<'a> {
 }
 
 pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
-    let (instance, problem) = load_problem(env, &args.instance)?;
     let method: Method = args.method.into();
+    if method.is_gpulet() {
+        return run_solve_gpulet(env, args, method);
+    }
+    let (instance, problem) = load_problem(env, &args.instance)?;
     let objective: Objective = args.solver.objective.into();
     if !applicable(method, objective) {
         anyhow::bail!(
@@ -245,6 +260,36 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
                     outln!("wrote {what} to {}", p.display());
                 }
             }
+        }
+    }
+    Ok(Outcome::from_ok(matches!(
+        solution.status,
+        Status::Optimal | Status::Feasible
+    )))
+}
+
+/// `solve` with a gpulet method: the instance's zoo models on MPS gpulets, min GPUs.
+fn run_solve_gpulet(env: &Env, args: SolveArgs, method: Method) -> Result<Outcome> {
+    let (instance, problem) = super::gpulet::load_gpulet_problem(env, &args.instance)?;
+    if args.mig_parted.is_some() {
+        anyhow::bail!("--mig-parted: a gpulet plan has no MIG layouts (MPS only)");
+    }
+    let solution = super::gpulet::solve(&problem, method);
+    if let (Some(plan), Some(path)) = (&solution.plan, &args.output) {
+        let mut text = serde_json::to_string_pretty(plan).context("encoding the plan")?;
+        text.push('\n');
+        write_atomic(path, &text)?;
+    }
+    if args.json {
+        print_json(&SolveJson {
+            instance: &instance.name,
+            solution: &solution,
+            options: args.solver.options(),
+        })?;
+    } else {
+        print_solution(&instance, &solution);
+        if let (Some(_), Some(p)) = (&solution.plan, &args.output) {
+            outln!("wrote plan to {}", p.display());
         }
     }
     Ok(Outcome::from_ok(matches!(

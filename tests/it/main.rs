@@ -2,6 +2,7 @@
 //! and its handling of bad input (clear message, exit 2, no panic, no partial output).
 
 mod catalog;
+mod gpulet;
 mod gpus;
 mod hwbench;
 mod instance;

@@ -72,3 +72,6 @@ pub use node::{NodeKind, NodeLatency};
 pub use params::AnalyticParams;
 pub use share::ProcessShare;
 pub use table::{ANALYTIC_SOURCE, generate_table};
+
+pub(crate) use model::PreparedGraph;
+pub(crate) use node::RawCost;

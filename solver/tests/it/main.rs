@@ -2,6 +2,7 @@
 //! the ILP is never worse than a heuristic, and it equals brute force on tiny instances.
 
 mod check;
+mod gpulet;
 mod methods;
 mod oracle;
 

@@ -1,0 +1,146 @@
+//! gpulet end to end: `solve --method gpulet|gpulet-ilp|timeshare`, `simulate` of the plan
+//! with autoscaling (its trace passes `verify trace`), and `reproduce gpulet --quick`.
+
+use super::{expect, tmp, write};
+
+const INSTANCE: &str = r#"
+name = "gpulet-mix"
+[[gpus]]
+type = "a100-80gb"
+count = 16
+[[models]]
+name = "inceptionv3"
+slo_ms = 40
+rate_rps = 600
+[[models]]
+name = "bert-base"
+slo_ms = 100
+rate_rps = 150
+[[models]]
+name = "mobilenetv2"
+slo_ms = 20
+rate_rps = 900
+"#;
+
+#[test]
+fn solve_simulate_with_autoscaling_and_verify_the_trace() {
+    let d = tmp("gpulet");
+    let inst = write(&d, "mix.toml", INSTANCE);
+    let mut used = Vec::new();
+    for method in ["gpulet", "gpulet-unaware", "gpulet-ilp", "timeshare"] {
+        let plan = d.join(format!("{method}.json"));
+        let r = expect(
+            &[
+                "solve",
+                &inst,
+                "--method",
+                method,
+                "-o",
+                plan.to_str().unwrap(),
+                "--json",
+            ],
+            0,
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        used.push(v["gpus_used"].as_u64().unwrap());
+        let p: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+        for g in p["gpus"].as_array().unwrap() {
+            assert!(g["layout"].as_str().unwrap().starts_with("mps:"));
+        }
+    }
+    // The program is a lower bound on every heuristic.
+    assert!(
+        used[2] <= used[0] && used[2] <= used[1] && used[2] <= used[3],
+        "{used:?}"
+    );
+
+    let plan = d.join("gpulet.json");
+    let trace = d.join("t.jsonl");
+    let r = expect(
+        &[
+            "simulate",
+            &inst,
+            "--plan",
+            plan.to_str().unwrap(),
+            "--duration",
+            "12",
+            "--autoscale",
+            "--epoch",
+            "4",
+            "--reconfig-delay",
+            "2",
+            "--rates",
+            "steps:4=2,8=0.5",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(r.stdout.contains("autoscaling:"), "{}", r.stdout);
+    assert!(r.stdout.contains("SLO attainment"), "{}", r.stdout);
+    let v = expect(&["verify", "trace", trace.to_str().unwrap()], 0);
+    assert!(!v.stdout.is_empty());
+
+    // Bad input: unknown method for autoscaling, malformed rates.
+    let r = expect(
+        &[
+            "simulate",
+            &inst,
+            "--plan",
+            plan.to_str().unwrap(),
+            "--rates",
+            "steps:x",
+        ],
+        2,
+    );
+    assert!(r.stderr.contains("--rates"), "{}", r.stderr);
+    let r = expect(
+        &[
+            "solve",
+            &inst,
+            "--method",
+            "gpulet",
+            "--mig-parted",
+            "m.yaml",
+        ],
+        2,
+    );
+    assert!(r.stderr.contains("MPS"), "{}", r.stderr);
+}
+
+#[test]
+fn reproduce_gpulet_quick() {
+    let d = tmp("repro-gpulet");
+    let r = expect(
+        &[
+            "reproduce",
+            "gpulet",
+            "--quick",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+        0,
+    );
+    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
+    assert_eq!(r.stdout, summary);
+    for row in [
+        "| inception-bert-mobilenet | gpulet |",
+        "| resnet-vgg-densenet | timeshare |",
+        "GPU-seconds",
+        "+61.7%",
+    ] {
+        assert!(summary.contains(row), "missing {row}:\n{summary}");
+    }
+    for f in [
+        "results.csv",
+        "results.json",
+        "autoscale.csv",
+        "peak.svg",
+        "peak.png",
+        "autoscale.svg",
+        "autoscale.png",
+    ] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+}
