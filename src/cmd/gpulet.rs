@@ -431,7 +431,7 @@ fn peak(
     Ok(lo)
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct PeakRow {
     scenario: String,
     method: String,
@@ -440,7 +440,7 @@ struct PeakRow {
     simulated_peak_rps: Option<f64>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct ScaleRow {
     method: String,
     t_s: f64,
@@ -453,10 +453,6 @@ struct ScaleRow {
 /// time sharing only, SLO-preserving peak throughput on a fixed GPU budget and GPUs over time
 /// under autoscaling. Returns the summary (Markdown).
 pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
-    use crate::report::markdown;
-    use crate::report::plot::{BarChart, Legend, LineChart, Series, write_both};
-    use crate::tables::{ColumnData, write_table};
-
     let gpus = 4;
     let (sim_s, steps) = if quick { (2.0, 6) } else { (20.0, 10) };
     let methods = [
@@ -538,6 +534,62 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
         scale_summary.push((m, r.gpu_seconds, r.slo_attainment));
     }
 
+    let results = GpuletResults {
+        target: "gpulet".into(),
+        quick,
+        seed,
+        gpus,
+        sim_s,
+        epoch_s: epoch,
+        reconfig_s: reconfig,
+        span_s: span,
+        peak_target: PEAK_TARGET,
+        peak: rows,
+        autoscale: scale_rows,
+        autoscale_summary: scale_summary
+            .into_iter()
+            .map(|(m, gs, a)| (m.name().to_string(), gs, a))
+            .collect(),
+    };
+    let mut json = serde_json::to_string_pretty(&results)?;
+    json.push('\n');
+    write_atomic(&out.join("results.json"), &json)?;
+    render(out, &results)
+}
+
+/// Everything `reproduce gpulet` measured (`results.json`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct GpuletResults {
+    target: String,
+    quick: bool,
+    seed: u64,
+    gpus: u32,
+    sim_s: f64,
+    epoch_s: f64,
+    reconfig_s: f64,
+    span_s: f64,
+    peak_target: f64,
+    peak: Vec<PeakRow>,
+    autoscale: Vec<ScaleRow>,
+    /// (method, GPU-seconds, SLO attainment).
+    autoscale_summary: Vec<(String, f64, f64)>,
+}
+
+/// Renders `results.json` of a gpulet run again into `out` (`migsched report`).
+pub fn render_again(out: &Path, text: &str) -> Result<String> {
+    let r: GpuletResults =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("not gpulet results: {e}"))?;
+    render(out, &r)
+}
+
+/// Tables, plots and the summary of gpulet results.
+fn render(out: &Path, r: &GpuletResults) -> Result<String> {
+    use crate::report::markdown;
+    use crate::report::plot::{BarChart, Legend, LineChart, Series, write_both};
+    use crate::tables::{ColumnData, write_table};
+
+    let (rows, scale_rows, scale_summary) = (&r.peak, &r.autoscale, &r.autoscale_summary);
+    let (gpus, sim_s, epoch, reconfig, span) = (r.gpus, r.sim_s, r.epoch_s, r.reconfig_s, r.span_s);
     write_table(
         &out.join("results.csv"),
         &[
@@ -602,16 +654,6 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
             ),
         ],
     )?;
-    let mut json = serde_json::to_string_pretty(&serde_json::json!({
-        "target": "gpulet",
-        "peak": rows,
-        "autoscale": scale_rows,
-        "quick": quick,
-        "seed": seed,
-        "peak_target": PEAK_TARGET,
-    }))?;
-    json.push('\n');
-    write_atomic(&out.join("results.json"), &json)?;
 
     let sim_methods = [Method::Gpulet, Method::GpuletUnaware, Method::Timeshare];
     write_both(
@@ -671,7 +713,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
          {:.0}% of requests within their SLO (simulated; {sim_s} s per step). Latencies and \
          interference come from migsched's analytic model and its synthetic interference fit, \
          not from measurements.\n\n",
-        PEAK_TARGET * 100.0
+        r.peak_target * 100.0
     ));
     let mut table = Vec::new();
     for s in &SCENARIOS {
@@ -708,7 +750,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
     ));
     let t: Vec<Vec<String>> = scale_summary
         .iter()
-        .map(|(m, gs, a)| vec![m.name().to_string(), format!("{gs:.0}"), format!("{a:.4}")])
+        .map(|(m, gs, a)| vec![m.clone(), format!("{gs:.0}"), format!("{a:.4}")])
         .collect();
     md.push_str(&markdown::table(
         &["method", "GPU-seconds", "SLO attainment"],

@@ -149,11 +149,8 @@ fn render_again(dir: &Path) -> Result<String> {
             &serde_json::from_str(&text)
                 .with_context(|| format!("{}: not scaling results", path.display()))?,
         )?,
-        "gpulet" => bail!(
-            "{}: gpulet results cannot be rendered again yet; run `migsched reproduce gpulet` \
-             again (it takes seconds)",
-            path.display()
-        ),
+        "gpulet" => super::gpulet::render_again(dir, &text)
+            .with_context(|| format!("{}", path.display()))?,
         other => bail!(
             "{}: target '{other}' is not one migsched reproduces (paris-elsa, lazybatching, parvagpu, scaling, gpulet)",
             path.display()

@@ -143,4 +143,15 @@ fn reproduce_gpulet_quick() {
     ] {
         assert!(d.join(f).is_file(), "{f}");
     }
+    let svg = std::fs::read_to_string(d.join("autoscale.svg")).unwrap();
+    assert!(svg.contains("gpulet") && svg.contains("timeshare"));
+    // `migsched report` renders the same summary and plots from results.json.
+    std::fs::remove_file(d.join("summary.md")).unwrap();
+    std::fs::remove_file(d.join("autoscale.svg")).unwrap();
+    let again = expect(&["report", d.to_str().unwrap()], 0);
+    assert_eq!(again.stdout, summary);
+    assert_eq!(
+        std::fs::read_to_string(d.join("autoscale.svg")).unwrap(),
+        svg
+    );
 }

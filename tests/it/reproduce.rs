@@ -236,4 +236,15 @@ fn lazybatching_quick() {
         csv,
         std::fs::read_to_string(d2.join("results.csv")).unwrap()
     );
+    // `migsched report` renders the same files again from results.json.
+    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
+    let svg = std::fs::read_to_string(d.join("ratios.svg")).unwrap();
+    for f in ["summary.md", "ratios.svg", "results.csv"] {
+        std::fs::remove_file(d.join(f)).unwrap();
+    }
+    let again = expect(&["report", d.to_str().unwrap()], 0);
+    assert_eq!(again.stdout, summary);
+    assert_eq!(std::fs::read_to_string(d.join("ratios.svg")).unwrap(), svg);
+    assert_eq!(std::fs::read_to_string(d.join("results.csv")).unwrap(), csv);
+    assert!(svg.contains("response-time speedup"));
 }
