@@ -7,6 +7,7 @@ use std::sync::Once;
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Colors of the series, in order (distinguishable, printable).
 const PALETTE: [RGBColor; 8] = [
@@ -225,11 +226,20 @@ impl Chart for BarChart {
                 .chain(std::iter::once(0.0)),
             false,
         );
+        // Many categories: their names run vertically, in an x label area tall enough for the
+        // longest (about 7 px per character at 13 px).
+        let vertical = n > 6;
+        let longest = self.categories.iter().map(|c| c.chars().count()).max();
+        let x_area = if vertical {
+            (longest.unwrap_or(0) as u32 * 8 + 16).clamp(48, 240)
+        } else {
+            48
+        };
         // Categories sit on the integers, where plotters puts its ticks.
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 22))
             .margin(16)
-            .x_label_area_size(48)
+            .x_label_area_size(x_area)
             .y_label_area_size(72)
             .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..y1)
             .map_err(|x| e(&x))?;
@@ -241,13 +251,30 @@ impl Chart for BarChart {
             .x_label_formatter(&|x| {
                 let i = x.round();
                 if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    cats.get(i as usize).cloned().unwrap_or_default()
+                    let name = cats.get(i as usize).cloned().unwrap_or_default();
+                    if vertical {
+                        // plotters centres axis labels on their tick, also when rotated: as many
+                        // figure spaces before the name put its start at the axis instead.
+                        "\u{2007}".repeat(name.chars().count()) + &name
+                    } else {
+                        name
+                    }
                 } else {
                     String::new()
                 }
             })
             .y_desc(&self.y_label)
             .label_style(("sans-serif", 14))
+            .x_label_style(if vertical {
+                TextStyle::from(
+                    ("sans-serif", 13)
+                        .into_font()
+                        .transform(FontTransform::Rotate90),
+                )
+                .pos(Pos::new(HPos::Left, VPos::Center))
+            } else {
+                ("sans-serif", 14).into_font().into()
+            })
             .draw()
             .map_err(|x| e(&x))?;
         let width = 0.8 / g as f64;
