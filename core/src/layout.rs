@@ -741,7 +741,10 @@ mod tests {
             Layout::parse(gpu("a100-80gb"), &l.text(), Driver::default()).unwrap(),
             l
         );
-        assert_eq!((l.compute_slices_used(), l.memory_mask()), (6, 0b0111_1111));
+        assert_eq!(
+            (l.compute_slices_used(), l.memory_mask(), l.sm_count()),
+            (6, 0b0111_1111, 42 + 28 + 14)
+        );
     }
 
     #[test]
