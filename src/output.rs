@@ -1,25 +1,10 @@
-//! Output helpers shared by the commands: aligned text tables, JSON on stdout, and file
-//! writes that never leave a partial file behind.
-
-use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
+//! Output helpers shared by the commands: the `out!`/`outln!` macros and JSON on stdout here;
+//! stdout that ends quietly on a closed pipe, aligned text tables and atomic file writes come
+//! from `migsched_hwbench::out`, which the slim `migsched-hwbench` binary uses too.
 
 use anyhow::{Context, Result};
+pub use migsched_hwbench::out::{Table, read_text, temp_path, write_atomic, write_stdout};
 use serde::Serialize;
-
-/// Writes formatted text to stdout; when the reader has gone away (`migsched ... | head`),
-/// exits quietly as a pipeline expects instead of panicking.
-pub fn write_stdout(args: std::fmt::Arguments<'_>) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: writing to stdout: {e}");
-        std::process::exit(2);
-    }
-}
 
 /// `print!` through [`write_stdout`].
 macro_rules! out {
@@ -32,125 +17,9 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
-/// A text table with a header row; columns are padded to their widest cell.
-pub struct Table {
-    headers: Vec<String>,
-    right: Vec<bool>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// Columns named by `headers`; a header starting with '>' is right-aligned (the '>' is
-    /// not printed).
-    pub fn new(headers: &[&str]) -> Table {
-        Table {
-            right: headers.iter().map(|h| h.starts_with('>')).collect(),
-            headers: headers
-                .iter()
-                .map(|h| h.trim_start_matches('>').to_string())
-                .collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    /// Appends a row (as many cells as headers).
-    pub fn row(&mut self, cells: Vec<String>) {
-        assert_eq!(
-            cells.len(),
-            self.headers.len(),
-            "a table row for columns {:?} has {} cells (a bug)",
-            self.headers,
-            cells.len()
-        );
-        self.rows.push(cells);
-    }
-
-    /// The table with two-space gaps and no trailing spaces.
-    pub fn render(&self) -> String {
-        let widths: Vec<usize> = (0..self.headers.len())
-            .map(|c| {
-                std::iter::once(&self.headers[c])
-                    .chain(self.rows.iter().map(|r| &r[c]))
-                    .map(|s| s.chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        for row in std::iter::once(&self.headers).chain(&self.rows) {
-            let mut line = String::new();
-            for (c, cell) in row.iter().enumerate() {
-                if c > 0 {
-                    line.push_str("  ");
-                }
-                let pad = widths[c] - cell.chars().count();
-                if self.right[c] {
-                    let _ = write!(line, "{}{cell}", " ".repeat(pad));
-                } else {
-                    let _ = write!(line, "{cell}{}", " ".repeat(pad));
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
-    }
-}
-
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("encoding JSON output")?;
     write_stdout(format_args!("{text}\n"));
     Ok(())
-}
-
-/// The temporary file beside `path` that an atomic write goes through.
-pub fn temp_path(path: &Path) -> Result<std::path::PathBuf> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("'{}' is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".migsched-tmp");
-    Ok(path.with_file_name(tmp_name))
-}
-
-/// Writes a file completely or not at all: a temporary file beside it, then a rename.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
-    let tmp = temp_path(path)?;
-    std::fs::write(&tmp, contents).with_context(|| format!("writing '{}'", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("writing '{}'", path.display())
-    })
-}
-
-/// Reads a whole text file, naming it in errors.
-pub fn read_text(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {what} '{}'", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_aligns_columns() {
-        let mut t = Table::new(&["name", ">n"]);
-        t.row(vec!["a".into(), "10".into()]);
-        t.row(vec!["long".into(), "2".into()]);
-        assert_eq!(t.render(), "name   n\na     10\nlong   2\n");
-    }
-
-    #[test]
-    fn atomic_write_replaces_the_file() {
-        let dir = std::env::temp_dir().join(format!("migsched-out-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("x.txt");
-        write_atomic(&p, "one").unwrap();
-        write_atomic(&p, "two").unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }

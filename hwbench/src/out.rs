@@ -1,5 +1,7 @@
-//! Output helpers for the hwbench commands (the slim binary has no access to the main
-//! binary's): stdout that ends quietly on a closed pipe, and atomic file writes.
+//! Output helpers of both binaries (`migsched`, which re-exports them from its `output`
+//! module, and the slim `migsched-hwbench`, which cannot depend on the main binary): stdout
+//! that ends quietly on a closed pipe, aligned text tables, and file writes that never leave
+//! a partial file behind.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -32,15 +34,20 @@ macro_rules! hw_outln {
     ($($arg:tt)*) => { $crate::out::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
-/// Writes a file completely or not at all: a temporary file beside it, then a rename.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+/// The temporary file beside `path` that an atomic write goes through.
+pub fn temp_path(path: &Path) -> Result<std::path::PathBuf> {
     let name = path
         .file_name()
         .with_context(|| format!("'{}' is not a file path", path.display()))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(".migsched-tmp");
-    let tmp = path.with_file_name(tmp_name);
+    Ok(path.with_file_name(tmp_name))
+}
+
+/// Writes a file completely or not at all: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let tmp = temp_path(path)?;
     std::fs::write(&tmp, contents).with_context(|| format!("writing '{}'", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| {
         let _ = std::fs::remove_file(&tmp);
@@ -61,7 +68,8 @@ pub struct Table {
 }
 
 impl Table {
-    /// Columns named by `headers`; a header starting with '>' is right-aligned.
+    /// Columns named by `headers`; a header starting with '>' is right-aligned (the '>' is
+    /// not printed).
     pub fn new(headers: &[&str]) -> Table {
         Table {
             right: headers.iter().map(|h| h.starts_with('>')).collect(),
@@ -75,7 +83,13 @@ impl Table {
 
     /// Appends a row (as many cells as headers).
     pub fn row(&mut self, cells: Vec<String>) {
-        assert_eq!(cells.len(), self.headers.len(), "table row width (a bug)");
+        assert_eq!(
+            cells.len(),
+            self.headers.len(),
+            "a table row for columns {:?} has {} cells (a bug)",
+            self.headers,
+            cells.len()
+        );
         self.rows.push(cells);
     }
 
@@ -110,5 +124,30 @@ impl Table {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut t = Table::new(&["name", ">n"]);
+        t.row(vec!["a".into(), "10".into()]);
+        t.row(vec!["long".into(), "2".into()]);
+        assert_eq!(t.render(), "name   n\na     10\nlong   2\n");
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = std::env::temp_dir().join(format!("migsched-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.txt");
+        write_atomic(&p, "one").unwrap();
+        write_atomic(&p, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
