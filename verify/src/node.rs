@@ -629,25 +629,10 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
             if header.work_conserving && t != p {
                 c.work_conservation(p, last_line, &mut idle);
             }
-            if t < p {
-                let at = c.at(line, t, None);
-                c.push(
-                    Rule::Clock,
-                    at,
-                    format!("time goes back from {} to {}", format_ns(p), format_ns(t)),
-                );
-            }
         }
-        if t > header.duration_ns {
+        for msg in crate::trace::clock_problems(prev_t, t, header.duration_ns) {
             let at = c.at(line, t, None);
-            c.push(
-                Rule::Clock,
-                at,
-                format!(
-                    "the event lies past the trace's end ({})",
-                    format_ns(header.duration_ns)
-                ),
-            );
+            c.push(Rule::Clock, at, msg);
         }
         prev_t = Some(prev_t.map_or(t, |p| p.max(t)));
         last_line = line;

@@ -181,6 +181,26 @@ pub fn read_trace(text: &str, origin: &str) -> Result<Trace, InputError> {
     Ok(Trace { header, events })
 }
 
+/// The **clock** rule for an event at `t`: no earlier than the latest time before it
+/// (`prev`), and not past the trace's end. Shared by the request- and node-level checkers.
+pub(crate) fn clock_problems(prev: Option<u64>, t: u64, end: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = prev.filter(|&p| t < p) {
+        out.push(format!(
+            "time goes back from {} to {}",
+            format_ns(p),
+            format_ns(t)
+        ));
+    }
+    if t > end {
+        out.push(format!(
+            "the event lies past the trace's end ({})",
+            format_ns(end)
+        ));
+    }
+    out
+}
+
 fn kind_name(k: EventKind) -> &'static str {
     match k {
         EventKind::Arrival => "arrival",
@@ -500,26 +520,9 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
                 }
             }
         }
-        if let Some(p) = prev_t {
-            if t < p {
-                let at = c.at(line, t, None, None);
-                c.push(
-                    Rule::Clock,
-                    at,
-                    format!("time goes back from {} to {}", format_ns(p), format_ns(t)),
-                );
-            }
-        }
-        if t > header.duration_ns {
+        for msg in clock_problems(prev_t, t, header.duration_ns) {
             let at = c.at(line, t, None, None);
-            c.push(
-                Rule::Clock,
-                at,
-                format!(
-                    "the event lies past the trace's end ({})",
-                    format_ns(header.duration_ns)
-                ),
-            );
+            c.push(Rule::Clock, at, msg);
         }
         prev_t = Some(prev_t.map_or(t, |p| p.max(t)));
         last_line = line;
