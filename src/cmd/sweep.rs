@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use migsched_core::{Instance, Plan, ProfileSource};
 use migsched_sim::{ServingMode, SimConfig, Stop, simulate};
-use migsched_solver::{Method, Objective, SolveOptions, solve};
+use migsched_solver::{Method, Objective, Problem, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
 
 use super::reproduce::setup_of;
@@ -196,6 +196,7 @@ struct Loaded {
     name: String,
     path: PathBuf,
     instance: Instance,
+    problem: Problem,
     hash: String,
     profiles_hash: String,
 }
@@ -281,7 +282,7 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
         let path = base.join(p);
         let bytes =
             std::fs::read(&path).with_context(|| format!("reading '{}'", path.display()))?;
-        let (instance, _) = load_problem(env, &path)?;
+        let (instance, problem) = load_problem(env, &path)?;
         // The profile files it names, in order; "analytic" for generated tables.
         let profiles_hash = match &instance.profiles {
             ProfileSource::Files { files } => {
@@ -312,6 +313,7 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
             profiles_hash,
             path,
             instance,
+            problem,
         });
     }
 
@@ -359,14 +361,14 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
         if plans.contains_key(&(i, m)) {
             continue;
         }
-        let (_, problem) = load_problem(env, &loaded[i].path)?;
+        let problem = &loaded[i].problem;
         let method: Method = methods[m].1.into();
         let opts = SolveOptions::default();
         eprintln!(
             "sweep: planning {} with {}...",
             loaded[i].name, methods[m].0
         );
-        let sol = solve(&problem, method, objective, &opts);
+        let sol = solve(problem, method, objective, &opts);
         plans.insert((i, m), (sol.status.name().to_string(), sol.plan));
     }
 
