@@ -236,6 +236,16 @@ struct Engine {
     outcomes: Vec<(u32, u64, u64)>,
 }
 
+/// A fresh scheduler of a kind.
+fn scheduler(kind: Kind) -> Box<dyn Scheduler> {
+    match kind {
+        Kind::Fifs => Box::new(Fifs),
+        Kind::RoundRobin => Box::new(RoundRobin::default()),
+        Kind::LeastLoaded => Box::new(LeastLoaded),
+        Kind::Elsa => Box::new(Elsa::new(1.0, 1.0)),
+    }
+}
+
 fn engine_run(s: &RefState) -> Vec<(u32, u64, u64)> {
     let setup = SimSetup {
         models: (0..2)
@@ -281,12 +291,7 @@ fn engine_run(s: &RefState) -> Vec<(u32, u64, u64)> {
         mode: ServingMode::Prebatched,
         ..SimConfig::default()
     };
-    let mut sched: Box<dyn Scheduler> = match s.kind {
-        Kind::Fifs => Box::new(Fifs),
-        Kind::RoundRobin => Box::new(RoundRobin::default()),
-        Kind::LeastLoaded => Box::new(LeastLoaded),
-        Kind::Elsa => Box::new(Elsa::new(1.0, 1.0)),
-    };
+    let mut sched = scheduler(s.kind);
     let mut rec = TraceRecorder::new(&setup);
     simulate(&setup, &config, sched.as_mut(), &mut rec).expect("the run");
     let mut out = vec![(u32::MAX, 0, 0); s.arrivals.len()];
@@ -302,12 +307,7 @@ fn engine_run(s: &RefState) -> Vec<(u32, u64, u64)> {
         }
     }
     // The run without an observer serves the same requests.
-    let mut sched2: Box<dyn Scheduler> = match s.kind {
-        Kind::Fifs => Box::new(Fifs),
-        Kind::RoundRobin => Box::new(RoundRobin::default()),
-        Kind::LeastLoaded => Box::new(LeastLoaded),
-        Kind::Elsa => Box::new(Elsa::new(1.0, 1.0)),
-    };
+    let mut sched2 = scheduler(s.kind);
     let quiet = simulate(&setup, &config, sched2.as_mut(), &mut NoObserver).expect("the run");
     assert_eq!(quiet.completed_total, s.arrivals.len() as u64);
     out
