@@ -56,7 +56,13 @@ Examples:
   migsched layouts --gpu a100-40gb --maximal
   migsched check-layout --gpu a100-80gb 3g.40gb,2g.20gb,2x1g.10gb
   migsched mig-parted check config.yaml
-  migsched catalog diff --gpu h100-80gb --lgip lgip.txt --lgipp lgipp.txt";
+  migsched catalog diff --gpu h100-80gb --lgip lgip.txt --lgipp lgipp.txt
+  migsched solve datasets/instances/medium.toml -o plan.json
+  migsched simulate datasets/instances/medium.toml --plan plan.json --scheduler elsa --trace run.jsonl
+  migsched verify trace run.jsonl --plan plan.json
+  migsched reproduce paris-elsa --quick
+  migsched sweep datasets/sweeps/example.toml --jobs 2 -o out/sweep
+  migsched hwbench discover --state hwbench/tests/fixtures/a100-80gb-mig.json";
 
 /// migsched: plan, simulate, verify and validate ML inference on MIG GPUs.
 #[derive(Debug, Parser)]
