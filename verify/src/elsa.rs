@@ -170,6 +170,8 @@ mod tests {
         let choices = [c(0, 10.0, 5.0), c(1, 6.0, 3.0), c(2, 4.0, 6.0)];
         let d = replay(ns(2.0), &choices, ElsaParams::default()).unwrap();
         assert_eq!(d.chosen, 1);
+        // 9 ms against 15 and 10: no near tie, so no other answer.
+        assert_eq!(d.acceptable, [1]);
         assert_eq!(
             d.why,
             "no instance has slack 2 ms > α·(wait + β·est); instance 1 completes soonest \
@@ -177,10 +179,8 @@ mod tests {
         );
         // Ties go to the first in visiting order.
         let tie = [c(4, 1.0, 1.0), c(5, 0.0, 2.0)];
-        assert_eq!(
-            replay(ns(1.0), &tie, ElsaParams::default()).unwrap().chosen,
-            4
-        );
+        let d = replay(ns(1.0), &tie, ElsaParams::default()).unwrap();
+        assert_eq!((d.chosen, d.acceptable), (4, vec![4, 5]));
         // A negative slack (deadline passed) never qualifies.
         assert_eq!(
             replay(-5, &choices, ElsaParams::default()).unwrap().chosen,
@@ -210,6 +210,13 @@ mod tests {
             beta: 0.25,
         };
         assert_eq!(replay(ns(7.0), &choices, p).unwrap().chosen, 0);
+        // α multiplies: 2·(2 + 1·4) = 12 > 10 rejects instance 0 (2 + 6 = 8 would admit it).
+        let p = ElsaParams {
+            alpha: 2.0,
+            beta: 1.0,
+        };
+        let d = replay(ns(10.0), &choices, p).unwrap();
+        assert_eq!((d.chosen, d.acceptable), (1, vec![1]));
     }
 
     #[test]
@@ -231,6 +238,10 @@ mod tests {
         let d = replay(ns(5.0) + 500, &choices, ElsaParams::default()).unwrap();
         assert_eq!(d.chosen, 0);
         assert_eq!(d.acceptable, [0, 1]);
+        // The next answer is whatever the rule gives without the near candidate.
+        let choices = [c(3, 2.0, 3.0), c(9, 4.0, 4.0), c(7, 0.0, 1.0)];
+        let d = replay(ns(5.0) + 500, &choices, ElsaParams::default()).unwrap();
+        assert_eq!((d.chosen, d.acceptable), (3, vec![3, 7]));
     }
 
     #[test]

@@ -684,6 +684,13 @@ mod tests {
     }
 
     #[test]
+    fn counts_describe_without_zero_entries() {
+        let c = counts(&[("3g.40gb", 1), ("2g.20gb", 0), ("1g.10gb", 2)]);
+        assert_eq!(describe_counts(&c), "3g.40gb + 2x 1g.10gb");
+        assert_eq!(describe_counts(&counts(&[("1g.10gb", 0)])), "no instances");
+    }
+
+    #[test]
     fn count_checks_report_each_rule() {
         let g = gpu("h100-80gb");
         let at = Location::none();

@@ -309,6 +309,11 @@ mod tests {
             v.iter().map(ToString::to_string).collect::<Vec<_>>(),
             ["reports slo_attainment = 0.5, but the trace gives 0.25 [metrics]"]
         );
+        // A figure rounded to seven significant digits (a relative error of 4e-7) agrees.
+        let rounded = parse_metrics(r#"{"slo_attainment": 0.2500001}"#, "m.json").unwrap();
+        assert_eq!(compare(&overall, &per, &rounded).0, []);
+        let off = parse_metrics(r#"{"slo_attainment": 0.2501}"#, "m.json").unwrap();
+        assert_eq!(compare(&overall, &per, &off).0.len(), 1);
     }
 
     #[test]

@@ -859,3 +859,93 @@ pub fn check_plan_layouts(catalog: &Catalog, plan: &Plan, driver: Driver) -> Vec
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closeness_is_relative_and_absolute_near_zero() {
+        // 1e-4 apart at 1e6 is a relative 1e-10.
+        assert!(close(1e6, 1e6 + 1e-4, FIGURE_TOLERANCE));
+        assert!(!close(1e6, 1e6 + 1e-2, FIGURE_TOLERANCE));
+        // Near zero the tolerance is absolute.
+        assert!(close(0.0, 5e-10, FIGURE_TOLERANCE));
+        assert!(!close(0.0, 5e-9, FIGURE_TOLERANCE));
+        assert!(close(-3.0, -3.0, 0.0));
+    }
+
+    #[test]
+    fn figures_print_shortest() {
+        assert_eq!(fmt_num(2.5), "2.5");
+        assert_eq!(fmt_num(17.0), "17");
+        assert_eq!(fmt_num(0.123456), "0.1235");
+        assert_eq!(fmt_num(-0.00001), "0");
+        assert_eq!(fmt_num(-2.25), "-2.25");
+    }
+
+    #[test]
+    fn each_slo_rule_from_its_definition() {
+        let check = |rule: &SloRule, l: f64, b: u32, r: f64, slo: f64| {
+            let c = slo_admits(rule, l, b, r, slo);
+            (c.admits, c.why)
+        };
+        let d = SloRule::Double;
+        assert_eq!(
+            check(&d, 7.5, 1, 10.0, 15.0),
+            (true, "2·7.5 = 15 ≤ 15".into())
+        );
+        assert_eq!(
+            check(&d, 7.6, 1, 10.0, 15.0),
+            (false, "2·7.6 = 15.2 > 15".into())
+        );
+        let w = SloRule::BatchWait;
+        // 5 ms + 4 requests at 1000/s (4 ms) = 9 ms.
+        assert_eq!(
+            check(&w, 5.0, 4, 1000.0, 9.0),
+            (true, "5 + 4/1000 s = 9 ≤ 9".into())
+        );
+        assert!(!check(&w, 5.0, 4, 1000.0, 8.9).0);
+        // No wait at an unbounded rate; an unbounded one at rate zero.
+        assert_eq!(
+            check(&w, 5.0, 4, f64::INFINITY, 5.0),
+            (true, "5 + 4/∞ s = 5 ≤ 5".into())
+        );
+        assert!(!check(&w, 5.0, 4, 0.0, 1e9).0);
+        let f = SloRule::Fraction {
+            fraction: 0.5,
+            strict: false,
+        };
+        assert_eq!(
+            check(&f, 7.5, 1, 1.0, 15.0),
+            (true, "7.5 = 7.5 ≤ 7.5".into())
+        );
+        assert!(!check(&f, 7.6, 1, 1.0, 15.0).0);
+        let s = SloRule::Fraction {
+            fraction: 0.5,
+            strict: true,
+        };
+        assert_eq!(
+            check(&s, 7.6, 1, 1.0, 15.0),
+            (false, "7.6 = 7.6 ≥ 7.5".into())
+        );
+        assert_eq!(
+            check(&s, 7.4, 1, 1.0, 15.0),
+            (true, "7.4 = 7.4 < 7.5".into())
+        );
+        // Equality within a relative 1e-9 of the SLO favours the option, and no more.
+        assert!(check(&d, 7.5 + 1e-9, 1, 1.0, 15.0).0);
+        assert!(!check(&d, 7.5 + 1e-7, 1, 1.0, 15.0).0);
+    }
+
+    #[test]
+    fn latency_between_profiled_batches_is_interpolated() {
+        let points = [(1, 2.0), (4, 5.0), (8, 13.0)];
+        assert_eq!(latency_at(&points, 4), Some((5.0, false)));
+        assert_eq!(latency_at(&points, 2), Some((3.0, true)));
+        assert_eq!(latency_at(&points, 6), Some((9.0, true)));
+        assert_eq!(latency_at(&points, 9), None);
+        assert_eq!(latency_at(&points[1..], 2), None);
+        assert_eq!(latency_at(&[], 1), None);
+    }
+}

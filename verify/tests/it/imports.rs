@@ -57,6 +57,17 @@ fn a_legal_parvagpu_deployment_imports_clean() {
 }
 
 #[test]
+fn an_imported_plan_costs_its_used_gpus() {
+    let (_, table) = parva_instance();
+    let priced = fixture("parvagpu-instance.toml").replace("count = 4", "count = 4\ncost = 2.5");
+    let inst = Instance::from_toml_str(Catalog::builtin(), &priced, "i.toml", "parva").unwrap();
+    let gpu = Catalog::builtin().gpu("a100-80gb").unwrap();
+    let imp =
+        import_parvagpu(&fixture("parvagpu-deploy.csv"), "d.csv", gpu, &inst, &table).unwrap();
+    assert_eq!((imp.plan.gpus_used, imp.plan.cost), (2, 5.0));
+}
+
+#[test]
 fn an_illegal_parvagpu_deployment_imports_as_written_and_fails() {
     let (inst, table) = parva_instance();
     let gpu = Catalog::builtin().gpu("a100-80gb").unwrap();

@@ -171,4 +171,488 @@ fn an_unfinished_request_is_caught() {
     t.events.truncate(last_finish);
     let r = rules(&t);
     assert!(r.contains(&Rule::EndsOnce), "{r:?}");
+    // Located at the request's arrival line, at the trace's last event.
+    let end = t.events.last().unwrap().1.t;
+    let v = violations(&t);
+    let never = v.iter().find(|v| v.rule == Rule::EndsOnce).unwrap();
+    assert_eq!((never.at.line, never.at.time_ns), (Some(2), Some(end)));
+    assert_eq!(never.at.request, Some(0));
+}
+
+#[test]
+fn reported_node_metrics_are_compared_and_unknown_names_noted() {
+    let t = catch_up_trace();
+    let check = |json: &str| {
+        let m = migsched_verify::parse_metrics(json, "m.json").unwrap();
+        let options = TraceOptions {
+            metrics: Some(&m),
+            ..TraceOptions::default()
+        };
+        let r = check_trace(&t, &options);
+        (r.violations.len(), r.not_checked.len())
+    };
+    assert_eq!(check(r#"{"finished": 2}"#), (0, 0));
+    assert_eq!(check(r#"{"finished": 3}"#), (1, 0));
+    assert_eq!(check(r#"{"finished": 2, "gpu_hours": 1}"#), (0, 1));
+}
+
+fn violations(t: &Trace) -> Vec<migsched_verify::Violation> {
+    check_trace(t, &TraceOptions::default()).violations
+}
+
+/// The index of the first kernel start whose members are `members`.
+fn start_of(t: &Trace, members: &[u64]) -> usize {
+    t.events
+        .iter()
+        .position(|(_, e)| e.ev == EventKind::Start && e.members.as_deref() == Some(members))
+        .unwrap()
+}
+
+#[test]
+fn node_violations_say_where() {
+    let mut t = catch_up_trace();
+    let i = start_of(&t, &[1]);
+    t.events[i].1.node = Some(1);
+    let (line, time) = (t.events[i].0, t.events[i].1.t);
+    let v = violations(&t);
+    let order = v.iter().find(|v| v.rule == Rule::NodeOrder).unwrap();
+    assert_eq!(order.at.line, Some(line));
+    assert_eq!(order.at.time_ns, Some(time));
+    assert_eq!(order.at.request, Some(1));
+    assert_eq!(order.at.instance.as_deref(), Some("instance 0"));
+}
+
+#[test]
+fn a_trace_is_node_level_by_its_table_or_its_events() {
+    // The node table alone: kernels without a node are node-order violations.
+    let mut t = catch_up_trace();
+    for (_, e) in &mut t.events {
+        e.node = None;
+    }
+    let v = violations(&t);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::NodeOrder && v.message.contains("without a node")),
+        "{v:?}"
+    );
+    // Nodes on the events alone: still checked as a node-level run.
+    let mut t = catch_up_trace();
+    t.header.nodes = None;
+    let i = start_of(&t, &[1]);
+    t.events[i].1.node = Some(1);
+    assert!(rules(&t).contains(&Rule::NodeOrder), "{:?}", rules(&t));
+}
+
+#[test]
+fn kernels_on_another_slot_or_with_a_member_twice_are_caught() {
+    let base = catch_up_trace();
+    let mut t = base.clone();
+    let i = start_of(&t, &[1]);
+    t.events[i].1.slot = Some(1);
+    assert!(rules(&t).contains(&Rule::Instance), "{:?}", rules(&t));
+    let mut t = base;
+    let i = start_of(&t, &[1]);
+    t.events[i].1.members = Some(vec![1, 1]);
+    t.events[i].1.batch = Some(2);
+    let v = violations(&t);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::BatchLimit && v.message.contains("a member twice")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_lazy_kernel_must_be_one_whole_group() {
+    let mut t = catch_up_trace();
+    // The merged kernel of requests 0 and 1 run for request 0 alone.
+    let i = start_of(&t, &[0, 1]);
+    t.events[i].1.members = Some(vec![0]);
+    t.events[i].1.batch = Some(1);
+    let v = violations(&t);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::NodeBatch && v.message.contains("not one whole group")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_recorded_slack_is_checked_against_the_plan() {
+    let mut t = catch_up_trace();
+    let e = t
+        .events
+        .iter_mut()
+        .map(|(_, e)| e)
+        .find(|e| e.ev == EventKind::Start && e.slack_ns.is_some())
+        .unwrap();
+    *e.slack_ns.as_mut().unwrap() += 1;
+    let v = violations(&t);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::NodeSlack && v.message.starts_with("recorded slack")),
+        "{v:?}"
+    );
+}
+
+/// The slack rule's own violation (not a recorded slack's) for `t` with `slo_ms`.
+fn slack_rule_breaks(t: &Trace, slo_ms: f64) -> Vec<String> {
+    let mut t = t.clone();
+    t.header.models[0].slo_ms = slo_ms;
+    violations(&t)
+        .into_iter()
+        .filter(|v| v.rule == Rule::NodeSlack && v.message.contains("catches up"))
+        .map(|v| v.message)
+        .collect()
+}
+
+#[test]
+fn the_slack_rule_breaks_only_below_zero() {
+    let mut t = catch_up_trace();
+    for (_, e) in &mut t.events {
+        e.slack_ns = None;
+    }
+    // Each of request 1's three catch-up kernels turns request 0 into a predicted miss.
+    let broken = slack_rule_breaks(&t, 1.2);
+    assert_eq!(broken.len(), 3, "{broken:?}");
+    // "... slack drops from X to -Y ...": an SLO Y ns longer leaves request 0 exactly on
+    // its deadline under the catch-up plan, which is not a miss; one ns less is.
+    let y: u64 = broken[0]
+        .split(" to -")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .map(|s| parse_ns(s))
+        .unwrap();
+    assert!(slack_rule_breaks(&t, 1.2 + y as f64 / 1e6).is_empty());
+    assert_eq!(slack_rule_breaks(&t, 1.2 + (y - 1) as f64 / 1e6).len(), 3);
+    // A generous SLO: nothing breaks.
+    assert!(slack_rule_breaks(&t, 50.0).is_empty());
+}
+
+/// Nanoseconds of a `format_ns` figure without its unit ("1.25" ms is 1_250_000).
+fn parse_ns(ms: &str) -> u64 {
+    let (whole, frac) = ms.split_once('.').unwrap_or((ms, ""));
+    let frac = format!("{frac:0<6}");
+    whole.parse::<u64>().unwrap() * 1_000_000 + frac.parse::<u64>().unwrap()
+}
+
+/// `t` with `events` appended after its last event, numbered on from its last line.
+fn append(mut t: Trace, events: Vec<TraceEvent>) -> Trace {
+    let mut line = t.events.last().map_or(1, |(l, _)| *l);
+    for e in events {
+        line += 1;
+        t.events.push((line, e));
+    }
+    t
+}
+
+fn event(kind: EventKind, t: u64, template: &TraceEvent) -> TraceEvent {
+    TraceEvent {
+        t,
+        ev: kind,
+        ..template.clone()
+    }
+}
+
+#[test]
+fn a_kernel_of_an_ended_request_is_caught() {
+    let t = catch_up_trace();
+    let last = t.events.last().unwrap().1.t;
+    let start = &t.events[start_of(&t, &[0, 1])].1;
+    let rerun = TraceEvent {
+        members: Some(vec![0]),
+        batch: Some(1),
+        node: Some(9),
+        ..event(EventKind::Start, last + 10, start)
+    };
+    let v = violations(&append(t, vec![rerun]));
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::Causality && v.message == "runs after it ended"),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_kernel_of_requests_at_different_nodes_names_the_nodes() {
+    let mut t = catch_up_trace();
+    let i = start_of(&t, &[1]);
+    t.events[i].1.members = Some(vec![0, 1]);
+    t.events[i].1.batch = Some(2);
+    let v = violations(&t);
+    assert!(
+        v.iter().any(|v| v.rule == Rule::NodeBatch
+            && v.message.starts_with("one kernel merges requests at nodes")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn the_slack_rule_judges_only_well_formed_lazy_kernels() {
+    // A lazy kernel of a request that never arrived is a causality violation, not also a
+    // kernel the slack rule could place.
+    let mut t = catch_up_trace();
+    let i = start_of(&t, &[1]);
+    t.events[i].1.members = Some(vec![7]);
+    let v = violations(&t);
+    assert!(
+        v.iter().any(|v| v.message == "runs before it arrived"),
+        "{v:?}"
+    );
+    assert!(
+        !v.iter()
+            .any(|v| matches!(v.rule, Rule::NodeSlack | Rule::NodeBatch)),
+        "{v:?}"
+    );
+    // A serial run may take its requests in any order: the lazy rules do not apply.
+    let p = profile(&[(100_000.0, 0.1); 3], 1);
+    let (mut t, _) = trace(&p, Policy::Serial, 5_000_000, &[0, 0]);
+    for (_, e) in &mut t.events {
+        if matches!(e.ev, EventKind::Start | EventKind::Finish) {
+            let m = e.members.as_mut().unwrap();
+            m[0] = 1 - m[0];
+        }
+    }
+    assert!(rules(&t).is_empty(), "{:?}", violations(&t));
+}
+
+#[test]
+fn a_finish_must_match_the_running_kernel() {
+    let mut t = catch_up_trace();
+    let i = t
+        .events
+        .iter()
+        .position(|(_, e)| e.ev == EventKind::Finish && e.node == Some(0))
+        .unwrap();
+    t.events[i].1.node = Some(1);
+    let v = violations(&t);
+    assert!(
+        v.iter()
+            .any(|v| v.rule == Rule::Causality
+                && v.message.contains("but the running kernel is node 0")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn drops_end_a_request_once_and_only_after_its_deadline() {
+    // A run that ends 10 ms after its last kernel, without claiming work conservation
+    // (request 99 arrives and waits on an idle instance until it is dropped).
+    let mut base = catch_up_trace();
+    let last = base.events.last().unwrap().1.t;
+    base.header.duration_ns = last + 10_000_000;
+    base.header.work_conserving = false;
+    let arrival = base
+        .events
+        .iter()
+        .find(|(_, e)| e.ev == EventKind::Arrival)
+        .unwrap()
+        .1
+        .clone();
+    let late = TraceEvent {
+        req: Some(99),
+        ..event(EventKind::Arrival, last, &arrival)
+    };
+    let drop = |at: u64| TraceEvent {
+        req: Some(99),
+        batch: None,
+        model: None,
+        ..event(EventKind::Drop, at, &arrival)
+    };
+    // Dropped at its deadline (5 ms SLO): clean, and counted as dropped.
+    let t = append(base.clone(), vec![late.clone(), drop(last + 5_000_000)]);
+    let report = check_trace(&t, &TraceOptions::default());
+    assert!(report.is_clean(), "{:?}", report.violations);
+    assert_eq!(report.metrics.dropped, 1);
+    // Dropped early.
+    let t = append(base.clone(), vec![late.clone(), drop(last + 1)]);
+    assert_eq!(rules(&t), [Rule::EarlyDrop]);
+    // Dropped twice.
+    let t = append(
+        base,
+        vec![late, drop(last + 5_000_000), drop(last + 5_000_001)],
+    );
+    assert!(rules(&t).contains(&Rule::EndsOnce), "{:?}", rules(&t));
+}
+
+#[test]
+fn an_idle_instance_with_a_waiting_request_is_reported_once() {
+    // Two requests arrive after the run and wait on the idle instance until their deadline.
+    let mut base = catch_up_trace();
+    let last = base.events.last().unwrap().1.t;
+    base.header.duration_ns = last + 10_000_000;
+    let arrival = base
+        .events
+        .iter()
+        .find(|(_, e)| e.ev == EventKind::Arrival)
+        .unwrap()
+        .1
+        .clone();
+    let arrive = |r: u64, at: u64| TraceEvent {
+        req: Some(r),
+        ..event(EventKind::Arrival, at, &arrival)
+    };
+    let drop = |r: u64, at: u64| TraceEvent {
+        req: Some(r),
+        batch: None,
+        model: None,
+        ..event(EventKind::Drop, at, &arrival)
+    };
+    let events = vec![
+        arrive(99, last + 1),
+        arrive(100, last + 2),
+        drop(99, last + 5_000_001),
+        drop(100, last + 5_000_002),
+    ];
+    base.header.work_conserving = true;
+    let v = violations(&append(base.clone(), events.clone()));
+    let idle: Vec<_> = v
+        .iter()
+        .filter(|v| v.rule == Rule::WorkConservation)
+        .collect();
+    assert_eq!(idle.len(), 1, "{v:?}");
+    assert_eq!(
+        (idle[0].at.request, idle[0].at.time_ns),
+        (Some(99), Some(last + 1))
+    );
+    // Without the claim, the same run is clean.
+    base.header.work_conserving = false;
+    assert_eq!(rules(&append(base, events)), []);
+}
+
+#[test]
+fn without_a_node_table_the_node_count_comes_from_the_events() {
+    let mut t = catch_up_trace();
+    t.header.nodes = None;
+    let report = check_trace(&t, &TraceOptions::default());
+    assert!(report.is_clean(), "{:?}", report.violations);
+    assert_eq!(report.metrics.finished, 2);
+    assert!(!report.not_checked.is_empty());
+}
+
+#[test]
+fn a_node_level_run_has_one_instance_with_one_slot() {
+    let mut t = catch_up_trace();
+    t.header.instances[0].slots = 2;
+    let v = violations(&t);
+    let header = v.iter().find(|v| v.rule == Rule::Instance).unwrap();
+    assert_eq!(header.at.line, Some(1));
+    assert!(
+        header.message.contains("one instance with one slot"),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_node_table_needs_a_positive_latency_for_every_batch() {
+    let base = catch_up_trace();
+    for edit in [
+        |n: &mut Vec<u64>| n[1] = 0,
+        |n: &mut Vec<u64>| {
+            n.pop();
+        },
+    ] {
+        let mut t = base.clone();
+        edit(&mut t.header.nodes.as_mut().unwrap()[3].latency_ns);
+        let v = violations(&t);
+        let bad = v
+            .iter()
+            .find(|v| v.rule == Rule::Instance && v.message.starts_with("node 3 ('n3')"))
+            .unwrap_or_else(|| panic!("{v:?}"));
+        assert_eq!(bad.at.line, Some(1));
+    }
+}
+
+#[test]
+fn what_a_node_check_could_not_do_is_said() {
+    let mut t = catch_up_trace();
+    assert_eq!(
+        check_trace(&t, &TraceOptions::default()).not_checked.len(),
+        0
+    );
+    t.header.nodes = None;
+    // The node count from the events, and the slack rule of a lazy run.
+    assert_eq!(
+        check_trace(&t, &TraceOptions::default()).not_checked.len(),
+        2
+    );
+    t.header.scheduler = "serial".into();
+    assert_eq!(
+        check_trace(&t, &TraceOptions::default()).not_checked.len(),
+        1
+    );
+}
+
+#[test]
+fn a_dispatch_names_an_arrived_request() {
+    let base = catch_up_trace();
+    let arrival = base.events[start_of(&base, &[0]) - 1].1.clone();
+    for (req, clean) in [(0, true), (42, false)] {
+        let mut t = base.clone();
+        let i = start_of(&t, &[0]);
+        let d = TraceEvent {
+            req: Some(req),
+            ..event(EventKind::Dispatch, t.events[i].1.t, &arrival)
+        };
+        t.events.insert(i, (t.events[i].0, d));
+        let v = violations(&t);
+        assert_eq!(v.is_empty(), clean, "{v:?}");
+        if !clean {
+            assert_eq!(v[0].message, "dispatched before it arrived");
+        }
+    }
+}
+
+#[test]
+fn node_metrics_are_recomputed_from_the_events() {
+    let t = catch_up_trace();
+    let arrivals: Vec<u64> = t
+        .events
+        .iter()
+        .filter(|(_, e)| e.ev == EventKind::Arrival)
+        .map(|(_, e)| e.t)
+        .collect();
+    let end = t.events.last().unwrap().1.t;
+    // Both requests finish with the last (merged) kernel.
+    let mean_ms = arrivals.iter().map(|a| (end - a) as f64 / 1e6).sum::<f64>() / 2.0;
+    let m = check_trace(&t, &TraceOptions::default()).metrics;
+    assert_eq!((m.finished, m.slo_met), (2, 2));
+    assert!((m.latency_ms_mean.unwrap() - mean_ms).abs() < 1e-9, "{m:?}");
+    // With an SLO between the two latencies only the later request meets it.
+    let mut tight = t.clone();
+    tight.header.models[0].slo_ms = (end - arrivals[1]) as f64 / 1e6;
+    let m = check_trace(&tight, &TraceOptions::default()).metrics;
+    assert_eq!(m.slo_met, 1);
+}
+
+#[test]
+fn drops_of_running_or_progressed_requests_are_caught() {
+    let base = catch_up_trace();
+    let drop_at = |after: usize| {
+        let mut t = base.clone();
+        let (line, e) = t.events[after].clone();
+        let d = TraceEvent {
+            req: Some(0),
+            batch: None,
+            model: None,
+            members: None,
+            node: None,
+            service_ns: None,
+            slack_ns: None,
+            ..event(EventKind::Drop, e.t, &e)
+        };
+        t.events.insert(after + 1, (line, d));
+        violations(&t)
+    };
+    let first_start = start_of(&base, &[0]);
+    let first_finish = first_start + 1;
+    assert_eq!(base.events[first_finish].1.ev, EventKind::Finish);
+    for v in [drop_at(first_start), drop_at(first_finish)] {
+        assert!(
+            v.iter()
+                .any(|v| v.rule == Rule::EndsOnce
+                    && v.message == "dropped after it started or ended"),
+            "{v:?}"
+        );
+    }
 }

@@ -355,6 +355,17 @@ fn the_base_plan_is_clean() {
     );
     assert!(alone.is_clean(), "{:?}", alone.violations);
     assert_eq!(alone.not_checked.len(), 1);
+    // ... and a plan with an illegal start is not.
+    let mut bad = plan.clone();
+    gpu0(&mut bad)[2].start = 7;
+    let r = check_plan(
+        Catalog::builtin(),
+        &bad,
+        Against::Alone {
+            driver: Driver::R510OrLater,
+        },
+    );
+    assert!(!r.is_clean());
 }
 
 #[test]
