@@ -684,3 +684,115 @@ fn paris_rules_are_caught() {
         r.violations
     );
 }
+
+/// A PARIS plan of one `profile@start` instance serving m1 at `batch` (its only class),
+/// routed `routed`/s, against the PARIS instance with m1's rate `rate`.
+fn paris_alone(profile: &str, start: u8, batch: u32, routed: f64, rate: f64) -> BTreeSet<Rule> {
+    let t = base_table();
+    let text = PARIS
+        .replace("rate_rps = 300", &format!("rate_rps = {rate}"))
+        .replace("1 = 0.5, 4 = 0.3, 8 = 0.2", &format!("{batch} = 1.0"));
+    let inst = instance(&text);
+    let mut plan = base_plan(&t);
+    plan.objective = "paris".into();
+    plan.gpus[0].instances = vec![PlanInstance {
+        throughput_rps: Some(routed),
+        ..serve(&t, profile, start, "m1", batch, 1)
+    }];
+    retotal(&mut plan, &inst);
+    rules_of(&plan, &inst, &t)
+}
+
+#[test]
+fn a_paris_instance_may_be_busy_all_the_time_and_no_more() {
+    // 4g.40gb at batch 8: 1.8 ms a query, so 1000/1.8 queries/s keep it exactly busy.
+    let full = 1000.0 / 1.8;
+    assert_eq!(paris_alone("4g.40gb", 0, 8, full, 500.0), set(&[]));
+    assert_eq!(
+        paris_alone("4g.40gb", 0, 8, full * 1.001, 500.0),
+        set(&[Rule::Paris])
+    );
+}
+
+#[test]
+fn a_paris_class_that_overflows_memory_is_caught() {
+    // Batch 32 on a 1g.10gb needs 2000 + 250·32 = 10000 MiB of its 9728.
+    assert_eq!(
+        paris_alone("1g.10gb", 6, 32, 20.0, 20.0),
+        set(&[Rule::Memory])
+    );
+    assert_eq!(paris_alone("2g.20gb", 4, 32, 20.0, 20.0), set(&[]));
+}
+
+#[test]
+fn serving_limits_on_batches_and_processes() {
+    let t = base_table();
+    // A listed batch set that holds every batch the plan uses is clean.
+    let all = BASE.replace("max_procs = 2", "max_procs = 2\nbatches = [2, 4, 8]");
+    assert_eq!(broken(|_| {}, &all, false), set(&[]));
+    // No processes, or a batch of zero.
+    assert_eq!(
+        broken(|p| gpu0(p)[0].procs = Some(0), BASE, false),
+        set(&[Rule::ServingLimit])
+    );
+    assert_eq!(
+        broken(
+            |p| gpu0(p)[0] = PlanInstance {
+                batch: Some(0),
+                ..serve(&t, "3g.40gb", 0, "m1", 8, 2)
+            },
+            BASE,
+            false
+        ),
+        set(&[Rule::ServingLimit])
+    );
+}
+
+#[test]
+fn gpu_count_violations_name_the_gpu_type() {
+    let t = base_table();
+    for (edit, text) in [
+        (
+            (|p: &mut Plan| p.gpus[0].gpu = "h100-80gb".into()) as fn(&mut Plan),
+            BASE.to_string(),
+        ),
+        (|_: &mut Plan| {}, BASE.replace("count = 2", "count = 0")),
+    ] {
+        let inst = instance(&text);
+        let mut plan = base_plan(&t);
+        edit(&mut plan);
+        retotal(&mut plan, &inst);
+        let r = check_plan(
+            Catalog::builtin(),
+            &plan,
+            Against::Instance {
+                instance: &inst,
+                table: &t,
+            },
+        );
+        let v = r
+            .violations
+            .iter()
+            .find(|v| v.rule == Rule::GpuCount)
+            .unwrap();
+        assert_eq!(v.at.gpu_type.as_deref(), Some(plan.gpus[0].gpu.as_str()));
+    }
+}
+
+#[test]
+fn the_report_counts_gpus_instances_and_serving_ones() {
+    let t = base_table();
+    let mut plan = base_plan(&t);
+    // The 2g.20gb left idle (m2 is then short of its rate; only the counts matter here).
+    gpu0(&mut plan)[1] = idle("2g.20gb", 4);
+    retotal(&mut plan, &instance(BASE));
+    let r = check_plan(
+        Catalog::builtin(),
+        &plan,
+        Against::Instance {
+            instance: &instance(BASE),
+            table: &t,
+        },
+    );
+    assert_eq!((r.gpus, r.instances, r.serving), (1, 3, 2));
+}

@@ -192,6 +192,8 @@ fn clock_rules() {
         ["line 8, t=0.5 ms: time goes back from 1 ms to 0.5 ms [clock]"]
     );
     assert_eq!(rules(&fifs_with(18, drop(25 * M, 4))), set(&[Rule::Clock]));
+    let broken = read_trace(&fifs_with(7, arrival(M / 2, 2, 1)).join("\n"), "t.jsonl").unwrap();
+    assert!(!check_trace(&broken, &TraceOptions::default()).is_clean());
 }
 
 #[test]
@@ -691,4 +693,135 @@ fn runs_stopped_with_requests_in_flight() {
     );
     l.push(drop(10 * M, 3));
     assert!(rules(&l).contains(&Rule::EndsOnce));
+}
+
+#[test]
+fn elsa_predictions_agree_within_a_microsecond() {
+    // The 3g's service predicted 1 µs off its table: accepted; 1 ns more is not.
+    for (off, clean) in [(1000, true), (1001, false)] {
+        let mut l = elsa_with_tables();
+        l[2] = elsa(
+            0,
+            0,
+            0,
+            10 * M as i64,
+            &[(0, 0, 4 * M), (1, 0, 2 * M + off)],
+        );
+        assert_eq!(rules(&l).is_empty(), clean, "{:?}", messages(&l));
+    }
+    // The 1g's wait at request 1 (3 ms of its running batch left), 1 µs off.
+    for (off, clean) in [(1000, true), (1001, false)] {
+        let mut l = elsa_run(AB);
+        l[5] = elsa(
+            M,
+            1,
+            0,
+            10 * M as i64,
+            &[(0, 3 * M + off, 4 * M), (1, 0, 2 * M)],
+        );
+        assert_eq!(rules(&l).is_empty(), clean, "{:?}", messages(&l));
+    }
+    // Request 3's slack (deadline − now = 10 ms), 1 µs off.
+    for (off, clean) in [(1000, true), (1001, false)] {
+        let mut l = elsa_run(AB);
+        l[14] = elsa(
+            50 * M,
+            3,
+            0,
+            (10 * M + off) as i64,
+            &[(0, 0, 4 * M), (1, 0, 2 * M)],
+        );
+        assert_eq!(rules(&l).is_empty(), clean, "{:?}", messages(&l));
+    }
+}
+
+#[test]
+fn waits_that_cannot_be_predicted_are_said() {
+    // Request 0 dispatched without ELSA's numbers: request 1's wait behind it has no
+    // prediction to rebuild.
+    let mut l = elsa_run(AB);
+    l[2] = dispatch(0, 0, 0);
+    let trace = read_trace(&l.join("\n"), "t.jsonl").unwrap();
+    let r = check_trace(&trace, &TraceOptions::default());
+    assert!(
+        r.not_checked
+            .iter()
+            .any(|n| n.contains("carries no prediction")),
+        "{:?}",
+        r.not_checked
+    );
+    let trace = read_trace(&elsa_run(AB).join("\n"), "t.jsonl").unwrap();
+    let r = check_trace(&trace, &TraceOptions::default());
+    assert!(
+        !r.not_checked
+            .iter()
+            .any(|n| n.contains("carries no prediction"))
+    );
+}
+
+#[test]
+fn a_dispatch_after_the_start_is_caught() {
+    // Request 0 starts, then is dispatched.
+    let mut l = fifs();
+    l.swap(2, 3);
+    assert!(
+        messages(&l)
+            .iter()
+            .any(|m| m.contains("request 0: dispatched after it started or ended")),
+        "{:?}",
+        messages(&l)
+    );
+}
+
+#[test]
+fn what_a_trace_check_could_not_do_is_said() {
+    let trace = read_trace(&fifs().join("\n"), "t.jsonl").unwrap();
+    let notes = |metrics: &str| {
+        let m = parse_metrics(metrics, "m.json").unwrap();
+        check_trace(
+            &trace,
+            &TraceOptions {
+                plan: None,
+                metrics: Some(&m),
+            },
+        )
+        .not_checked
+    };
+    // Only the missing plan: the run drained, and every reported metric is known.
+    assert_eq!(notes(r#"{"finished": 4}"#).len(), 1, "{:?}", notes("{}"));
+    let n = notes(r#"{"finished": 4, "gpu_hours": 2}"#);
+    assert!(n.iter().any(|n| n.contains("gpu_hours")), "{n:?}");
+}
+
+#[test]
+fn header_slots_and_batches_within_the_plan() {
+    let trace = read_trace(&elsa_run(AB).join("\n"), "t.jsonl").unwrap();
+    let check = |plan: &Plan| {
+        check_trace(
+            &trace,
+            &TraceOptions {
+                plan: Some(plan),
+                metrics: None,
+            },
+        )
+        .violations
+    };
+    // One slot where the plan allows two processes is fine.
+    assert_eq!(check(&plan_for_elsa(2)), []);
+    let mut l = elsa_run(AB);
+    l[0] = l[0].replacen(r#""slots":1"#, r#""slots":2"#, 1);
+    let two = read_trace(&l.join("\n"), "t.jsonl").unwrap();
+    let v = check_trace(
+        &two,
+        &TraceOptions {
+            plan: Some(&plan_for_elsa(1)),
+            metrics: None,
+        },
+    )
+    .violations;
+    assert!(
+        v.iter()
+            .any(|v| v.message == "has 2 slots, but the plan runs 1 process(es)"),
+        "{v:?}"
+    );
 }
