@@ -321,7 +321,7 @@ fn the_slack_rule_breaks_only_below_zero() {
         .split(" to -")
         .nth(1)
         .and_then(|s| s.split(' ').next())
-        .map(|s| parse_ns(s))
+        .map(parse_ns)
         .unwrap();
     assert!(slack_rule_breaks(&t, 1.2 + y as f64 / 1e6).is_empty());
     assert_eq!(slack_rule_breaks(&t, 1.2 + (y - 1) as f64 / 1e6).len(), 3);
