@@ -434,31 +434,53 @@ fn a_finish_must_match_the_running_kernel() {
     );
 }
 
-#[test]
-fn drops_end_a_request_once_and_only_after_its_deadline() {
-    // A run that ends 10 ms after its last kernel, without claiming work conservation
-    // (request 99 arrives and waits on an idle instance until it is dropped).
-    let mut base = catch_up_trace();
-    let last = base.events.last().unwrap().1.t;
-    base.header.duration_ns = last + 10_000_000;
-    base.header.work_conserving = false;
-    let arrival = base
+/// Arrivals and drops of further requests, shaped like the trace's own arrivals.
+struct Kit {
+    arrival: TraceEvent,
+}
+
+impl Kit {
+    fn arrive(&self, req: u64, at: u64) -> TraceEvent {
+        TraceEvent {
+            req: Some(req),
+            ..event(EventKind::Arrival, at, &self.arrival)
+        }
+    }
+
+    fn drop(&self, req: u64, at: u64) -> TraceEvent {
+        TraceEvent {
+            req: Some(req),
+            batch: None,
+            model: None,
+            ..event(EventKind::Drop, at, &self.arrival)
+        }
+    }
+}
+
+/// The catch-up run with its end 10 ms after its last kernel, the time of that kernel's
+/// end, and a kit to append requests with.
+fn extended_catch_up() -> (Trace, u64, Kit) {
+    let mut t = catch_up_trace();
+    let last = t.events.last().unwrap().1.t;
+    t.header.duration_ns = last + 10_000_000;
+    let arrival = t
         .events
         .iter()
         .find(|(_, e)| e.ev == EventKind::Arrival)
         .unwrap()
         .1
         .clone();
-    let late = TraceEvent {
-        req: Some(99),
-        ..event(EventKind::Arrival, last, &arrival)
-    };
-    let drop = |at: u64| TraceEvent {
-        req: Some(99),
-        batch: None,
-        model: None,
-        ..event(EventKind::Drop, at, &arrival)
-    };
+    (t, last, Kit { arrival })
+}
+
+#[test]
+fn drops_end_a_request_once_and_only_after_its_deadline() {
+    // A run that ends 10 ms after its last kernel, without claiming work conservation
+    // (request 99 arrives and waits on an idle instance until it is dropped).
+    let (mut base, last, kit) = extended_catch_up();
+    base.header.work_conserving = false;
+    let late = kit.arrive(99, last);
+    let drop = |at: u64| kit.drop(99, at);
     // Dropped at its deadline (5 ms SLO): clean, and counted as dropped.
     let t = append(base.clone(), vec![late.clone(), drop(last + 5_000_000)]);
     let report = check_trace(&t, &TraceOptions::default());
@@ -478,31 +500,12 @@ fn drops_end_a_request_once_and_only_after_its_deadline() {
 #[test]
 fn an_idle_instance_with_a_waiting_request_is_reported_once() {
     // Two requests arrive after the run and wait on the idle instance until their deadline.
-    let mut base = catch_up_trace();
-    let last = base.events.last().unwrap().1.t;
-    base.header.duration_ns = last + 10_000_000;
-    let arrival = base
-        .events
-        .iter()
-        .find(|(_, e)| e.ev == EventKind::Arrival)
-        .unwrap()
-        .1
-        .clone();
-    let arrive = |r: u64, at: u64| TraceEvent {
-        req: Some(r),
-        ..event(EventKind::Arrival, at, &arrival)
-    };
-    let drop = |r: u64, at: u64| TraceEvent {
-        req: Some(r),
-        batch: None,
-        model: None,
-        ..event(EventKind::Drop, at, &arrival)
-    };
+    let (mut base, last, kit) = extended_catch_up();
     let events = vec![
-        arrive(99, last + 1),
-        arrive(100, last + 2),
-        drop(99, last + 5_000_001),
-        drop(100, last + 5_000_002),
+        kit.arrive(99, last + 1),
+        kit.arrive(100, last + 2),
+        kit.drop(99, last + 5_000_001),
+        kit.drop(100, last + 5_000_002),
     ];
     base.header.work_conserving = true;
     let v = violations(&append(base.clone(), events.clone()));
