@@ -825,3 +825,32 @@ fn header_slots_and_batches_within_the_plan() {
         "{v:?}"
     );
 }
+
+#[test]
+fn a_start_must_follow_its_own_dispatch() {
+    // Request 2 dispatched to the 1g (instance 0) but started on the 3g.
+    let mut l = elsa_run(AB);
+    l[7] = elsa(
+        2 * M,
+        2,
+        0,
+        10 * M as i64,
+        &[(0, 6 * M, 4 * M), (1, 0, 2 * M)],
+    );
+    assert!(
+        messages(&l)
+            .iter()
+            .any(|m| m.contains("request 2: starts here, but was dispatched to instance 0")),
+        "{:?}",
+        messages(&l)
+    );
+    // Request 1's dispatch stamped 0.5 ms after the start that follows it.
+    let l = fifs_with(5, dispatch(M + M / 2, 1, 0));
+    assert!(
+        messages(&l)
+            .iter()
+            .any(|m| m.contains("request 1: starts before its dispatch at 1.5 ms")),
+        "{:?}",
+        messages(&l)
+    );
+}
