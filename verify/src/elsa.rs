@@ -217,6 +217,13 @@ mod tests {
         };
         let d = replay(ns(10.0), &choices, p).unwrap();
         assert_eq!((d.chosen, d.acceptable), (1, vec![1]));
+        // β multiplies: 1·(2 + 2·4) = 10 > 9 rejects instance 0 (2 + 2 + 4 = 8 would admit it).
+        let p = ElsaParams {
+            alpha: 1.0,
+            beta: 2.0,
+        };
+        let d = replay(ns(9.0), &choices, p).unwrap();
+        assert_eq!((d.chosen, d.acceptable), (1, vec![1]));
     }
 
     #[test]

@@ -936,6 +936,73 @@ mod tests {
         // Equality within a relative 1e-9 of the SLO favours the option, and no more.
         assert!(check(&d, 7.5 + 1e-9, 1, 1.0, 15.0).0);
         assert!(!check(&d, 7.5 + 1e-7, 1, 1.0, 15.0).0);
+        // Exactly at that edge: admitted unless strict.
+        let edge = 0.5 * 15.0 + 15.0 * FIGURE_TOLERANCE;
+        assert!(check(&f, edge, 1, 1.0, 15.0).0);
+        assert!(!check(&s, edge, 1, 1.0, 15.0).0);
+    }
+
+    #[test]
+    fn memory_up_to_the_instance_is_enough() {
+        let catalog = Catalog::builtin();
+        let gpu = catalog.gpu("a100-80gb").unwrap();
+        let (_, profile) = find_profile(gpu, "1g.10gb").unwrap();
+        let have = profile.memory_mib() as f64;
+        let mut out = Vec::new();
+        check_memory(&mut out, &Location::none(), Some(have), profile);
+        check_memory(&mut out, &Location::none(), None, profile);
+        assert_eq!(out, []);
+        check_memory(&mut out, &Location::none(), Some(have + 1.0), profile);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].rule, Rule::Memory);
+    }
+
+    #[test]
+    fn batch_lists_print_comma_separated() {
+        assert_eq!(list(&[1, 4, 8]), "1, 4, 8");
+        assert_eq!(list(&[]), "");
+    }
+
+    #[test]
+    fn plan_layouts_alone() {
+        let plan = |gpus: &[(&str, &str)]| Plan {
+            format: migsched_core::PLAN_FORMAT.into(),
+            instance: "t".into(),
+            method: "hand".into(),
+            objective: "min-gpus".into(),
+            gpus: gpus
+                .iter()
+                .enumerate()
+                .map(|(i, &(gpu, layout))| migsched_core::PlanGpu {
+                    index: i as u32,
+                    gpu: gpu.into(),
+                    layout: layout.into(),
+                    instances: Vec::new(),
+                })
+                .collect(),
+            models: Vec::new(),
+            gpus_used: 0,
+            cost: 0.0,
+        };
+        let rules = |p: &Plan| -> Vec<Rule> {
+            check_plan_layouts(Catalog::builtin(), p, Driver::R510OrLater)
+                .iter()
+                .map(|v| v.rule)
+                .collect()
+        };
+        let swapped = plan(&[("a100-80gb", "3g.40gb@0,4g.40gb@4")]);
+        assert_eq!(rules(&swapped), [Rule::IllegalStart]);
+        let good = plan(&[("a100-80gb", "4g.40gb@0,3g.40gb@4"), ("h100-80gb", "empty")]);
+        assert_eq!(rules(&good), []);
+        let bad = plan(&[
+            ("a100-80gb", "3g.40gb@0,2g.20gb@2"),
+            ("b200", "empty"),
+            ("h100-80gb", "7g.80gb"),
+        ]);
+        assert_eq!(
+            rules(&bad),
+            [Rule::Overlap, Rule::UnknownGpu, Rule::LayoutText]
+        );
     }
 
     #[test]
