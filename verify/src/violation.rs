@@ -369,6 +369,18 @@ mod tests {
     }
 
     #[test]
+    fn locations_add_one_field_at_a_time() {
+        let at = Location::gpu(1, "h100-80gb");
+        let r = at.with_request(7).with_model("bert");
+        assert_eq!((r.gpu, r.request), (Some(1), Some(7)));
+        assert_eq!(r.model.as_deref(), Some("bert"));
+        assert_eq!(r.gpu_type.as_deref(), Some("h100-80gb"));
+        assert_eq!(r.to_string(), "gpu 1 (h100-80gb), model bert, request 7");
+        assert!(Location::none().is_empty());
+        assert!(!Location::none().with_request(0).is_empty());
+    }
+
+    #[test]
     fn times_print_in_milliseconds() {
         assert_eq!(format_ns(0), "0 ms");
         assert_eq!(format_ns(2_101_500), "2.1015 ms");
