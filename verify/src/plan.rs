@@ -933,6 +933,8 @@ mod tests {
             check(&s, 7.4, 1, 1.0, 15.0),
             (true, "7.4 = 7.4 < 7.5".into())
         );
+        // Exact equality is within the tolerance, so even a strict rule admits it.
+        assert!(check(&s, 7.5, 1, 1.0, 15.0).0);
         // Equality within a relative 1e-9 of the SLO favours the option, and no more.
         assert!(check(&d, 7.5 + 1e-9, 1, 1.0, 15.0).0);
         assert!(!check(&d, 7.5 + 1e-7, 1, 1.0, 15.0).0);
