@@ -17,11 +17,26 @@ use migsched_solver::{Method, Solution, solve_gpulet};
 use super::Env;
 use crate::output::{Table, write_atomic};
 
-/// Reads an instance and builds its gpulet problem (analytic curves of its zoo models).
-pub fn load_gpulet_problem(env: &Env, path: &Path) -> Result<(Instance, GpuletProblem)> {
+/// Reads an instance and builds its gpulet problem (analytic curves of its zoo models), with
+/// the interference coefficients of `interference` (a TOML file of sets) for the instance's
+/// GPU type, or the shipped set when `None`.
+pub fn load_gpulet_problem(
+    env: &Env,
+    path: &Path,
+    interference: Option<&Path>,
+) -> Result<(Instance, GpuletProblem)> {
     let instance = super::solve::load_instance(&env.catalog, path)?;
-    let problem = GpuletProblem::new(&env.catalog, &instance, &GpuletParams::default(), None)
-        .with_context(|| format!("{}: gpulet problem", path.display()))?;
+    let coefficients = match (interference, instance.gpus.as_slice()) {
+        (Some(file), [pool]) => Some(super::interference::load_set(file, &pool.gpu)?),
+        _ => None,
+    };
+    let problem = GpuletProblem::new(
+        &env.catalog,
+        &instance,
+        &GpuletParams::default(),
+        coefficients,
+    )
+    .with_context(|| format!("{}: gpulet problem", path.display()))?;
     Ok((instance, problem))
 }
 
@@ -115,6 +130,10 @@ pub struct GpuletSimArgs {
     /// gpulet plans: the method autoscaling re-plans with
     #[arg(long, default_value = "gpulet", value_name = "METHOD")]
     pub replan_method: String,
+    /// gpulet plans: interference coefficients (TOML sets, as `interference fit` writes)
+    /// instead of the shipped set of the instance's GPU type
+    #[arg(long, value_name = "FILE")]
+    pub interference: Option<std::path::PathBuf>,
 }
 
 /// Parses `--rates`.
@@ -288,7 +307,7 @@ pub fn simulate_plan(
     json: bool,
     trace: Option<&Path>,
 ) -> Result<super::Outcome> {
-    let (_, problem) = load_gpulet_problem(env, instance)?;
+    let (_, problem) = load_gpulet_problem(env, instance, args.interference.as_deref())?;
     if !(load.is_finite() && load > 0.0) {
         bail!("--load {load}: must be a positive number");
     }

@@ -6,6 +6,7 @@ mod gpulet;
 mod gpus;
 mod hwbench;
 mod instance;
+mod interference;
 mod layouts;
 mod lazybatching;
 mod mig_parted;
@@ -143,6 +144,9 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Render a reproduction's tables, plots and summary again from its results.json
     Report(reproduce::ReportArgs),
+    /// gpulet interference coefficients: show them, fit them to measurements, make samples
+    #[command(subcommand)]
+    Interference(interference::InterferenceCommand),
     /// Hardware bench: discover MIG GPUs (NVML), reach a plan's layout with nvidia-smi steps
     #[command(subcommand)]
     Hwbench(hwbench::HwbenchCommand),
@@ -216,6 +220,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Plan(c) => plan::run(&env, c),
         Command::Sweep(a) => sweep::run(&env, a),
         Command::Report(a) => reproduce::run_report(a),
+        Command::Interference(c) => interference::run(&env, c),
         Command::Hwbench(c) => hwbench::run(&env, c),
     };
     result.map_err(|e| with_profile_hint(&env.catalog, e))

@@ -175,6 +175,10 @@ pub struct SolveArgs {
     /// Write the plan's layouts as a mig-parted v1 config
     #[arg(long, value_name = "FILE")]
     mig_parted: Option<PathBuf>,
+    /// gpulet methods: interference coefficients (TOML sets, as `interference fit` writes)
+    /// instead of the shipped set of the instance's GPU type
+    #[arg(long, value_name = "FILE")]
+    interference: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +228,9 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
     if method.is_gpulet() {
         return run_solve_gpulet(env, args, method);
     }
+    if args.interference.is_some() {
+        anyhow::bail!("--interference: only the gpulet methods model interference");
+    }
     let (instance, problem) = load_problem(env, &args.instance)?;
     let objective: Objective = args.solver.objective.into();
     if !applicable(method, objective) {
@@ -270,7 +277,8 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
 
 /// `solve` with a gpulet method: the instance's zoo models on MPS gpulets, min GPUs.
 fn run_solve_gpulet(env: &Env, args: SolveArgs, method: Method) -> Result<Outcome> {
-    let (instance, problem) = super::gpulet::load_gpulet_problem(env, &args.instance)?;
+    let (instance, problem) =
+        super::gpulet::load_gpulet_problem(env, &args.instance, args.interference.as_deref())?;
     if args.mig_parted.is_some() {
         anyhow::bail!("--mig-parted: a gpulet plan has no MIG layouts (MPS only)");
     }

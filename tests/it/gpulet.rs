@@ -155,3 +155,156 @@ fn reproduce_gpulet_quick() {
         svg
     );
 }
+
+const MIX: &str = r#"
+name = "mix"
+[[gpus]]
+type = "a100-80gb"
+count = 8
+[[models]]
+name = "resnet50"
+slo_ms = 40
+rate_rps = 3000
+[[models]]
+name = "vgg16"
+slo_ms = 80
+rate_rps = 1000
+[[models]]
+name = "densenet121"
+slo_ms = 50
+rate_rps = 2000
+"#;
+
+fn gpus_used(args: &[&str]) -> u64 {
+    let r = expect(args, 0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    v["gpus_used"].as_u64().unwrap()
+}
+
+#[test]
+fn interference_coefficients_round_trip_and_steer_the_planner() {
+    let d = tmp("interference");
+    let samples = d.join("s.csv").display().to_string();
+    let lab = d.join("lab.toml").display().to_string();
+    // The synthetic samples refit to the shipped set.
+    expect(
+        &[
+            "interference",
+            "synthesize",
+            "--gpu",
+            "a100-80gb",
+            "-o",
+            &samples,
+        ],
+        0,
+    );
+    let r = expect(
+        &[
+            "interference",
+            "fit",
+            &samples,
+            "--gpu",
+            "a100-80gb",
+            "-o",
+            &lab,
+            "--json",
+        ],
+        0,
+    );
+    let fit: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let shown = expect(&["interference", "show", "--gpu", "a100-80gb", "--json"], 0);
+    let shipped: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    for (a, b) in fit["set"]["c"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(shipped[0]["c"].as_array().unwrap())
+    {
+        assert!(
+            (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-5,
+            "{a} vs {b}"
+        );
+    }
+    let again = expect(&["interference", "show", "--file", &lab, "--json"], 0);
+    let written: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(written[0]["c"], fit["set"]["c"]);
+    // The planner uses a given set: without interference it co-locates more.
+    let inst = write(&d, "mix.toml", MIX);
+    let none = write(
+        &d,
+        "none.toml",
+        "[[set]]\ngpu = \"a100-80gb\"\nsource = \"none\"\nc = [0, 0, 0, 0, 1]\n",
+    );
+    let solve = |extra: &[&str]| {
+        let mut args = vec!["solve", inst.as_str(), "--method", "gpulet", "--json"];
+        args.extend_from_slice(extra);
+        gpus_used(&args)
+    };
+    let shipped_gpus = solve(&[]);
+    assert_eq!(solve(&["--interference", &lab]), shipped_gpus);
+    assert!(solve(&["--interference", &none]) < shipped_gpus);
+    // A file without the instance's GPU type, or a method without interference: usage.
+    let h100 = write(
+        &d,
+        "h.toml",
+        "[[set]]\ngpu = \"h100-80gb\"\nsource = \"none\"\nc = [0, 0, 0, 0, 1]\n",
+    );
+    let r = expect(
+        &[
+            "solve",
+            &inst,
+            "--method",
+            "gpulet",
+            "--interference",
+            &h100,
+        ],
+        2,
+    );
+    assert!(
+        r.stderr.contains("no set for GPU 'a100-80gb'"),
+        "{}",
+        r.stderr
+    );
+    expect(&["solve", &inst, "--interference", &none], 2);
+    // Too few samples, and a bad value: unusable input, and nothing written.
+    let text = std::fs::read_to_string(&samples).unwrap();
+    let few: Vec<&str> = text.lines().take(4).collect();
+    let few_path = write(&d, "few.csv", &few.join("\n"));
+    let out = d.join("never.toml").display().to_string();
+    let r = expect(
+        &[
+            "interference",
+            "fit",
+            &few_path,
+            "--gpu",
+            "a100-80gb",
+            "-o",
+            &out,
+        ],
+        2,
+    );
+    assert!(r.stderr.contains("do not determine"), "{}", r.stderr);
+    let bad = write(
+        &d,
+        "bad.csv",
+        &format!("{}\n0.2,0.3,40,0.1,0.2,60,-2\n", few[0]),
+    );
+    let r = expect(
+        &[
+            "interference",
+            "fit",
+            &bad,
+            "--gpu",
+            "a100-80gb",
+            "-o",
+            &out,
+        ],
+        2,
+    );
+    assert!(
+        r.stderr.contains("bad.csv:2: slowdown -2 is not positive"),
+        "{}",
+        r.stderr
+    );
+    assert!(!std::path::Path::new(&out).exists());
+}

@@ -266,6 +266,115 @@ pub fn synthetic_colocation(
     Ok(out)
 }
 
+/// The header of a co-location samples CSV ([`samples_from_csv`], [`samples_to_csv`]).
+pub const SAMPLES_HEADER: &str =
+    "me_l2,me_dram,me_percent,other_l2,other_dram,other_percent,slowdown";
+
+/// Reads co-location samples from CSV with the columns of [`SAMPLES_HEADER`] (in any order,
+/// extra columns ignored): utilizations in [0, 1], sizes in 1..=100 (% of SMs) and the
+/// measured slowdown (latency co-located / alone, > 0). Errors name the origin, line, column
+/// and value.
+pub fn samples_from_csv(text: &str, origin: &str) -> Result<Vec<Sample>, String> {
+    use crate::profile_table::split_csv_line;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let Some((_, header)) = lines.next() else {
+        return Err(format!(
+            "{origin}: the file is empty; expected a header line '{SAMPLES_HEADER}'"
+        ));
+    };
+    let names: Vec<String> = split_csv_line(header)
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut index = [0usize; 7];
+    for (slot, want) in index.iter_mut().zip(SAMPLES_HEADER.split(',')) {
+        *slot = names.iter().position(|n| n == want).ok_or_else(|| {
+            format!("{origin}: the header has no column '{want}' (expected {SAMPLES_HEADER})")
+        })?;
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines {
+        let cells = split_csv_line(line);
+        let cell = |k: usize| -> Result<f64, String> {
+            let name = SAMPLES_HEADER.split(',').nth(k).unwrap_or("");
+            let raw = cells.get(index[k]).map(|c| c.trim()).unwrap_or("");
+            raw.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("{origin}:{}: {name} '{raw}' is not a number", i + 1))
+        };
+        let unit = |k: usize| -> Result<f64, String> {
+            let x = cell(k)?;
+            if (0.0..=1.0).contains(&x) {
+                Ok(x)
+            } else {
+                let name = SAMPLES_HEADER.split(',').nth(k).unwrap_or("");
+                Err(format!("{origin}:{}: {name} {x} is not in [0, 1]", i + 1))
+            }
+        };
+        let percent = |k: usize| -> Result<u32, String> {
+            let x = cell(k)?;
+            if x.fract() == 0.0 && (1.0..=100.0).contains(&x) {
+                Ok(x as u32)
+            } else {
+                let name = SAMPLES_HEADER.split(',').nth(k).unwrap_or("");
+                Err(format!(
+                    "{origin}:{}: {name} {x} is not a whole percentage in 1..=100",
+                    i + 1
+                ))
+            }
+        };
+        let slowdown = cell(6)?;
+        if slowdown <= 0.0 {
+            return Err(format!(
+                "{origin}:{}: slowdown {slowdown} is not positive",
+                i + 1
+            ));
+        }
+        out.push(Sample {
+            me: Usage {
+                l2: unit(0)?,
+                dram: unit(1)?,
+                percent: percent(2)?,
+            },
+            other: Usage {
+                l2: unit(3)?,
+                dram: unit(4)?,
+                percent: percent(5)?,
+            },
+            slowdown,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("{origin}: no samples after the header"));
+    }
+    Ok(out)
+}
+
+/// Co-location samples as CSV (the columns of [`SAMPLES_HEADER`]).
+pub fn samples_to_csv(samples: &[Sample]) -> String {
+    let mut out = format!("{SAMPLES_HEADER}\n");
+    for s in samples {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            s.me.l2, s.me.dram, s.me.percent, s.other.l2, s.other.dram, s.other.percent, s.slowdown
+        ));
+    }
+    out
+}
+
+/// Coefficient sets as TOML that [`parse`] reads back (`[[set]]` tables).
+pub fn sets_to_toml(sets: &[Coefficients]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        set: &'a [Coefficients],
+    }
+    toml::to_string(&Out { set: sets }).expect("coefficient sets serialize")
+}
+
 /// The models and batches the shipped synthetic sets were fitted on.
 pub const SYNTHETIC_MODELS: [&str; 6] = [
     "resnet50",
@@ -290,6 +399,69 @@ mod tests {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         (*state >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn samples_round_trip_through_csv_and_sets_through_toml() {
+        let s = Sample {
+            me: Usage {
+                l2: 0.25,
+                dram: 0.5,
+                percent: 40,
+            },
+            other: Usage {
+                l2: 0.125,
+                dram: 0.75,
+                percent: 60,
+            },
+            slowdown: 1.375,
+        };
+        let text = samples_to_csv(&[s, s]);
+        assert_eq!(samples_from_csv(&text, "s.csv").unwrap(), [s, s]);
+        // Columns in another order, with an extra one and a comment.
+        let shuffled = "# measured\nslowdown,note,other_percent,other_dram,other_l2,me_percent,me_dram,me_l2\n\
+                        1.375,x,60,0.75,0.125,40,0.5,0.25\n";
+        assert_eq!(samples_from_csv(shuffled, "s.csv").unwrap(), [s]);
+        let sets = vec![Coefficients {
+            gpu: "a100-80gb".into(),
+            source: "test".into(),
+            c: [0.5, -0.25, 1.0, 0.0, 0.875],
+        }];
+        assert_eq!(parse(&sets_to_toml(&sets), "t.toml").unwrap(), sets);
+    }
+
+    #[test]
+    fn bad_samples_name_the_line_column_and_value() {
+        let err = |body: &str| {
+            samples_from_csv(&format!("{SAMPLES_HEADER}\n{body}"), "s.csv").unwrap_err()
+        };
+        assert_eq!(
+            err("0.2,0.3,40,0.1,0.2,60,x\n"),
+            "s.csv:2: slowdown 'x' is not a number"
+        );
+        assert_eq!(
+            err("1.5,0.3,40,0.1,0.2,60,1.2\n"),
+            "s.csv:2: me_l2 1.5 is not in [0, 1]"
+        );
+        assert_eq!(
+            err("0.2,0.3,40,0.1,0.2,0,1.2\n"),
+            "s.csv:2: other_percent 0 is not a whole percentage in 1..=100"
+        );
+        assert_eq!(
+            err("0.2,0.3,40,0.1,0.2,60,-1\n"),
+            "s.csv:2: slowdown -1 is not positive"
+        );
+        assert_eq!(
+            err("0.2,0.3,40,0.1,0.2,60,NaN\n"),
+            "s.csv:2: slowdown 'NaN' is not a number"
+        );
+        assert_eq!(err(""), "s.csv: no samples after the header");
+        assert!(samples_from_csv("", "s.csv").unwrap_err().contains("empty"));
+        assert!(
+            samples_from_csv("me_l2,slowdown\n1,1\n", "s.csv")
+                .unwrap_err()
+                .contains("no column 'me_dram'")
+        );
     }
 
     #[test]
