@@ -243,6 +243,39 @@ fn interference_coefficients_round_trip_and_steer_the_planner() {
     let shipped_gpus = solve(&[]);
     assert_eq!(solve(&["--interference", &lab]), shipped_gpus);
     assert!(solve(&["--interference", &none]) < shipped_gpus);
+    // ... and so does the simulator: the plan made without interference meets every SLO when
+    // simulated without it, and misses some under the shipped set.
+    let plan = d.join("p.json").display().to_string();
+    expect(
+        &[
+            "solve",
+            &inst,
+            "--method",
+            "gpulet",
+            "--interference",
+            &none,
+            "-o",
+            &plan,
+        ],
+        0,
+    );
+    let attainment = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            inst.as_str(),
+            "--plan",
+            plan.as_str(),
+            "--duration",
+            "5",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let r = expect(&args, 0);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["slo_attainment"].as_f64().unwrap()
+    };
+    assert_eq!(attainment(&["--interference", &none]), 1.0);
+    assert!(attainment(&[]) < 1.0);
     // A file without the instance's GPU type, or a method without interference: usage.
     let h100 = write(
         &d,
