@@ -103,18 +103,11 @@ pub struct SynthArgs {
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
     /// Largest relative slowdown of compute phases from L2 sharing
-    #[arg(long, default_value_t = Contention::default().l2_penalty, value_parser = non_negative)]
+    #[arg(long, default_value_t = Contention::default().l2_penalty, value_parser = super::solve::non_negative)]
     l2_penalty: f64,
     /// Smallest share of DRAM bandwidth left to a gpulet, in (0, 1]
     #[arg(long, default_value_t = Contention::default().bandwidth_floor, value_parser = super::profile::parse_fraction)]
     bandwidth_floor: f64,
-}
-
-fn non_negative(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("'{s}' is not a non-negative number")),
-    }
 }
 
 pub fn run(env: &Env, command: InterferenceCommand) -> Result<Outcome> {

@@ -136,7 +136,7 @@ fn positive(s: &str) -> Result<f64, String> {
     }
 }
 
-fn non_negative(s: &str) -> Result<f64, String> {
+pub(super) fn non_negative(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
         _ => Err(format!("'{s}' is not a non-negative number")),
