@@ -205,6 +205,22 @@ mod tests {
     }
 
     #[test]
+    fn maximal_means_no_allowed_instance_fits() {
+        let g = gpu("a100-80gb");
+        let spec = crate::layout::LayoutSpec::parse(&g, "4g.40gb@0").unwrap();
+        let layout = Layout::new(g.clone(), spec.pinned.clone(), Driver::default()).unwrap();
+        // A 3g.40gb (or smaller) still fits at 4.
+        assert!(!is_maximal_layout(&layout, None, Driver::default()));
+        // Only 4g.40gb allowed: nothing more fits.
+        let four = only(&g, &["4g.40gb"]);
+        assert!(is_maximal_layout(
+            &layout,
+            four.as_deref(),
+            Driver::default()
+        ));
+    }
+
+    #[test]
     fn a30_has_four_slices() {
         let g = gpu("a30-24gb");
         let opts = EnumerateOptions {

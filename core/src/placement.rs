@@ -217,6 +217,25 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_the_pins_already_break_is_reported_once() {
+        // The pins need 8 GPCs; with the unplaced 1g the whole set needs 9. Only the pins'
+        // figure is reported; the whole set's memory (9 slices of 8) is a new rule.
+        assert_eq!(
+            try_place(
+                "h100-80gb",
+                "4g.40gb@0,2g.20gb@4,1g.10gb@6,1g.10gb@5,1g.10gb",
+                Driver::default()
+            )
+            .unwrap_err(),
+            [
+                "2g.20gb@4 and 1g.10gb@5 overlap on memory slice 5",
+                "the instances need 8 compute slices but the GPU has 7; remove 1 compute slice(s)",
+                "the instances need 9 memory slices but the GPU has 8; remove 1 memory slice(s)"
+            ]
+        );
+    }
+
+    #[test]
     fn pinned_conflicts_are_reported() {
         assert_eq!(
             try_place("a100-80gb", "3g.40gb@2,1g.10gb", Driver::default()).unwrap_err(),
