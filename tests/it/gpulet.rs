@@ -1,7 +1,7 @@
 //! gpulet end to end: `solve --method gpulet|gpulet-ilp|timeshare`, `simulate` of the plan
 //! with autoscaling (its trace passes `verify trace`), and `reproduce gpulet --quick`.
 
-use super::{expect, tmp, write};
+use super::{assert_rows, expect, reproduce_quick, tmp, write};
 
 const INSTANCE: &str = r#"
 name = "gpulet-mix"
@@ -112,26 +112,16 @@ fn solve_simulate_with_autoscaling_and_verify_the_trace() {
 #[test]
 fn reproduce_gpulet_quick() {
     let d = tmp("repro-gpulet");
-    let r = expect(
+    let summary = reproduce_quick("gpulet", &d);
+    assert_rows(
+        &summary,
         &[
-            "reproduce",
-            "gpulet",
-            "--quick",
-            "--out",
-            d.to_str().unwrap(),
+            "| inception-bert-mobilenet | gpulet |",
+            "| resnet-vgg-densenet | timeshare |",
+            "GPU-seconds",
+            "+61.7%",
         ],
-        0,
     );
-    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
-    assert_eq!(r.stdout, summary);
-    for row in [
-        "| inception-bert-mobilenet | gpulet |",
-        "| resnet-vgg-densenet | timeshare |",
-        "GPU-seconds",
-        "+61.7%",
-    ] {
-        assert!(summary.contains(row), "missing {row}:\n{summary}");
-    }
     for f in [
         "results.csv",
         "results.json",

@@ -92,6 +92,31 @@ pub fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// Runs `reproduce TARGET --quick --out DIR` (exit 0) and returns its summary, which it both
+/// printed and wrote to `DIR/summary.md`.
+pub fn reproduce_quick(target: &str, dir: &Path) -> String {
+    let r = expect(
+        &[
+            "reproduce",
+            target,
+            "--quick",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        0,
+    );
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert_eq!(r.stdout, summary);
+    summary
+}
+
+/// Asserts that `text` contains every one of `rows`.
+pub fn assert_rows(text: &str, rows: &[&str]) {
+    for row in rows {
+        assert!(text.contains(row), "missing {row}:\n{text}");
+    }
+}
+
 /// Writes a file into `dir` and returns its path as text.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);

@@ -1,7 +1,7 @@
 //! `migsched reproduce`: each target in quick mode writes its files and a summary with the
 //! expected rows.
 
-use super::{expect, tmp};
+use super::{assert_rows, expect, reproduce_quick, tmp};
 
 fn is_png(path: &std::path::Path) -> bool {
     std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n"))
@@ -10,26 +10,16 @@ fn is_png(path: &std::path::Path) -> bool {
 #[test]
 fn paris_elsa_quick() {
     let d = tmp("repro-paris");
-    let r = expect(
+    let summary = reproduce_quick("paris-elsa", &d);
+    assert_rows(
+        &summary,
         &[
-            "reproduce",
-            "paris-elsa",
-            "--quick",
-            "--out",
-            d.to_str().unwrap(),
+            "| `paris` | PARIS | ELSA | 3 |",
+            "| `paris` | PARIS | FIFS | 3 |",
+            "| `paris-tight` | PARIS | ELSA | 3 |",
+            "ILP routing",
         ],
-        0,
     );
-    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
-    assert_eq!(r.stdout, summary);
-    for row in [
-        "| `paris` | PARIS | ELSA | 3 |",
-        "| `paris` | PARIS | FIFS | 3 |",
-        "| `paris-tight` | PARIS | ELSA | 3 |",
-        "ILP routing",
-    ] {
-        assert!(summary.contains(row), "missing {row}:\n{summary}");
-    }
     assert!(
         summary.contains("| `paris-tight` | homogeneous "),
         "{summary}"
@@ -69,16 +59,7 @@ fn paris_elsa_quick() {
     );
     // Same seed, same results.
     let d2 = tmp("repro-paris-2");
-    expect(
-        &[
-            "reproduce",
-            "paris-elsa",
-            "--quick",
-            "--out",
-            d2.to_str().unwrap(),
-        ],
-        0,
-    );
+    reproduce_quick("paris-elsa", &d2);
     assert_eq!(
         csv,
         std::fs::read_to_string(d2.join("results.csv")).unwrap()
@@ -167,14 +148,15 @@ fn scaling_quick() {
         ],
         0,
     );
-    for row in [
-        "| 8 | 4 | ilp | optimal |",
-        "| 64 | 16 | greedy |",
-        "| elsa | 300000 |",
-        "| fifs | 300000 |",
-    ] {
-        assert!(r.stdout.contains(row), "missing {row}:\n{}", r.stdout);
-    }
+    assert_rows(
+        &r.stdout,
+        &[
+            "| 8 | 4 | ilp | optimal |",
+            "| 64 | 16 | greedy |",
+            "| elsa | 300000 |",
+            "| fifs | 300000 |",
+        ],
+    );
     let svg = std::fs::read_to_string(d.join("solver-time.svg")).unwrap();
     assert!(svg.contains("ilp, 4 models") && svg.contains("greedy, 16 models"));
     for f in ["solver.csv", "sim.csv", "results.json", "solver-time.png"] {
@@ -185,32 +167,20 @@ fn scaling_quick() {
 #[test]
 fn lazybatching_quick() {
     let d = tmp("repro-lazy");
-    let args = |d: &std::path::Path| {
-        [
-            "reproduce",
-            "lazybatching",
-            "--quick",
-            "--out",
-            d.to_str().unwrap(),
-        ]
-        .map(String::from)
-    };
-    let a = args(&d);
-    let r = expect(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
-    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
-    assert_eq!(r.stdout, summary);
-    for row in [
-        "| resnet50 | 7g.80gb | low (",
-        "| bert-base | 3g.40gb | high (",
-        "| mobilenetv2 | 7g.80gb | medium (",
-        "| graph 99 ms |",
-        "| serial |",
-        "| lazy |",
-        "Geometric means",
-        "15x",
-    ] {
-        assert!(summary.contains(row), "missing {row}:\n{summary}");
-    }
+    let summary = reproduce_quick("lazybatching", &d);
+    assert_rows(
+        &summary,
+        &[
+            "| resnet50 | 7g.80gb | low (",
+            "| bert-base | 3g.40gb | high (",
+            "| mobilenetv2 | 7g.80gb | medium (",
+            "| graph 99 ms |",
+            "| serial |",
+            "| lazy |",
+            "Geometric means",
+            "15x",
+        ],
+    );
     for f in [
         "results.csv",
         "results.parquet",
@@ -230,14 +200,12 @@ fn lazybatching_quick() {
     assert_eq!(csv.lines().count(), 1 + 3 * 2 * 3 * 7);
     // Same seed, same results.
     let d2 = tmp("repro-lazy-2");
-    let a = args(&d2);
-    expect(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    reproduce_quick("lazybatching", &d2);
     assert_eq!(
         csv,
         std::fs::read_to_string(d2.join("results.csv")).unwrap()
     );
     // `migsched report` renders the same files again from results.json.
-    let summary = std::fs::read_to_string(d.join("summary.md")).unwrap();
     let svg = std::fs::read_to_string(d.join("ratios.svg")).unwrap();
     for f in ["summary.md", "ratios.svg", "results.csv"] {
         std::fs::remove_file(d.join(f)).unwrap();
