@@ -236,6 +236,29 @@ pub fn compare(
     (out, unknown)
 }
 
+/// [`compare`] for a checker's report: nothing when no metrics were `reported`; otherwise the
+/// violations go to `out`, and the reported names this checker does not define to a
+/// `not_checked` note.
+pub fn check_reported(
+    overall: &Metrics,
+    per_model: &BTreeMap<String, Metrics>,
+    reported: Option<&ReportedMetrics>,
+    out: &mut Vec<Violation>,
+    not_checked: &mut Vec<String>,
+) {
+    let Some(reported) = reported else {
+        return;
+    };
+    let (v, unknown) = compare(overall, per_model, reported);
+    out.extend(v);
+    if !unknown.is_empty() {
+        not_checked.push(format!(
+            "reported metrics this checker does not define: {}",
+            unknown.join(", ")
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

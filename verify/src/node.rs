@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use migsched_core::{EventKind, TraceEvent};
 
-use crate::metrics::{Metrics, Outcome, compare};
+use crate::metrics::{Metrics, Outcome, check_reported};
 use crate::trace::{Trace, TraceOptions, TraceReport, slo_ns};
 use crate::violation::{Location, Rule, Violation, format_ns};
 
@@ -691,16 +691,13 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
     c.out.extend(never);
     let metrics = Metrics::of(&outcomes, header.duration_ns);
     let models = BTreeMap::from([(model.to_string(), metrics.clone())]);
-    if let Some(reported) = options.metrics {
-        let (v, unknown) = compare(&metrics, &models, reported);
-        c.out.extend(v);
-        if !unknown.is_empty() {
-            not_checked.push(format!(
-                "reported metrics this checker does not define: {}",
-                unknown.join(", ")
-            ));
-        }
-    }
+    check_reported(
+        &metrics,
+        &models,
+        options.metrics,
+        &mut c.out,
+        &mut not_checked,
+    );
     if options.plan.is_some() {
         not_checked.push("instances against a plan: a node-level trace has no plan".into());
     }

@@ -50,7 +50,7 @@ use serde::Serialize;
 
 use crate::elsa::{ElsaParams, TOLERANCE_NS, compute_slices_of, replay};
 use crate::error::InputError;
-use crate::metrics::{Metrics, Outcome, ReportedMetrics, compare};
+use crate::metrics::{Metrics, Outcome, ReportedMetrics, check_reported};
 use crate::plan::{FIGURE_TOLERANCE, close, fmt_num};
 use crate::violation::{Location, Rule, Violation, format_ns};
 
@@ -596,16 +596,13 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
         .into_iter()
         .map(|(m, o)| (m, Metrics::of(&o, header.duration_ns)))
         .collect();
-    if let Some(reported) = options.metrics {
-        let (v, unknown) = compare(&metrics, &models, reported);
-        c.out.extend(v);
-        if !unknown.is_empty() {
-            not_checked.push(format!(
-                "reported metrics this checker does not define: {}",
-                unknown.join(", ")
-            ));
-        }
-    }
+    check_reported(
+        &metrics,
+        &models,
+        options.metrics,
+        &mut c.out,
+        &mut not_checked,
+    );
     if in_flight_at_end > 0 {
         not_checked.push(format!(
             "the ends of {in_flight_at_end} request(s) in flight when the run stopped (the header \
