@@ -6,13 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use migsched_core::analytic::AnalyticParams;
 use migsched_core::gpulet::DEFAULT_SIZES;
 use migsched_core::gpulet::interference::{
     Coefficients, Contention, SYNTHETIC_BATCHES, SYNTHETIC_MODELS, builtin, fit, parse,
-    samples_from_csv, samples_to_csv, sets_to_toml, synthetic_colocation,
+    samples_from_csv, samples_to_csv, sets_to_toml, synthetic_samples,
 };
-use migsched_core::zoo::{ZooOptions, build};
 use serde::Serialize;
 
 use super::{Env, Outcome};
@@ -253,28 +251,17 @@ fn run_fit(env: &Env, args: FitArgs) -> Result<Outcome> {
 
 fn synthesize(env: &Env, args: SynthArgs) -> Result<Outcome> {
     let gpu = env.catalog.gpu(&args.gpu)?;
-    let graphs = SYNTHETIC_MODELS
-        .iter()
-        .map(|m| build(m, &ZooOptions::default()).with_context(|| format!("zoo model '{m}'")))
-        .collect::<Result<Vec<_>>>()?;
     let contention = Contention {
         l2_penalty: args.l2_penalty,
         bandwidth_floor: args.bandwidth_floor,
     };
-    let samples = synthetic_colocation(
-        gpu,
-        &graphs,
-        &DEFAULT_SIZES,
-        &SYNTHETIC_BATCHES,
-        &AnalyticParams::default(),
-        &contention,
-    )
-    .with_context(|| format!("synthetic co-location on {}", gpu.id()))?;
+    let samples = synthetic_samples(gpu, &contention)
+        .with_context(|| format!("synthetic co-location on {}", gpu.id()))?;
     write_atomic(&args.output, &samples_to_csv(&samples))?;
     outln!(
         "wrote {} synthetic samples ({} models x batches {:?}, sizes {:?}) to {}",
         samples.len(),
-        graphs.len(),
+        SYNTHETIC_MODELS.len(),
         SYNTHETIC_BATCHES,
         DEFAULT_SIZES,
         args.output.display()

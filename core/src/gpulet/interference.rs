@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::{gpulet_curve, node_parts};
 use crate::analytic::{AnalyticError, AnalyticParams};
 use crate::catalog::GpuType;
-use crate::zoo::ModelGraph;
+use crate::zoo::{ModelGraph, ZooOptions, build};
 
 /// The shipped coefficient sets (TOML).
 pub const BUILTIN_TOML: &str = include_str!("interference.toml");
@@ -266,6 +266,27 @@ pub fn synthetic_colocation(
     Ok(out)
 }
 
+/// The synthetic co-location samples of `gpu` that the shipped sets are fitted on:
+/// [`synthetic_colocation`] of the zoo models [`SYNTHETIC_MODELS`] at [`SYNTHETIC_BATCHES`] on
+/// every split of the default gpulet sizes, with the default analytic parameters.
+pub fn synthetic_samples(
+    gpu: &GpuType,
+    contention: &Contention,
+) -> Result<Vec<Sample>, AnalyticError> {
+    let graphs: Vec<ModelGraph> = SYNTHETIC_MODELS
+        .iter()
+        .map(|m| build(m, &ZooOptions::default()).expect("the synthetic models are zoo models"))
+        .collect();
+    synthetic_colocation(
+        gpu,
+        &graphs,
+        &super::DEFAULT_SIZES,
+        &SYNTHETIC_BATCHES,
+        &AnalyticParams::default(),
+        contention,
+    )
+}
+
 /// The header of a co-location samples CSV ([`samples_from_csv`], [`samples_to_csv`]).
 pub const SAMPLES_HEADER: &str =
     "me_l2,me_dram,me_percent,other_l2,other_dram,other_percent,slowdown";
@@ -391,8 +412,6 @@ pub const SYNTHETIC_BATCHES: [u32; 5] = [1, 4, 16, 32, 64];
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::gpulet::DEFAULT_SIZES;
-    use crate::zoo::{ZooOptions, build};
 
     fn lcg(state: &mut u64) -> f64 {
         *state = state
@@ -524,23 +543,11 @@ mod tests {
     #[test]
     fn shipped_sets_are_the_fit_of_the_synthetic_data() {
         let catalog = Catalog::builtin();
-        let graphs: Vec<ModelGraph> = SYNTHETIC_MODELS
-            .iter()
-            .map(|m| build(m, &ZooOptions::default()).unwrap())
-            .collect();
         let sets = builtin();
         assert!(!sets.is_empty());
         for set in &sets {
             let gpu = catalog.gpu(&set.gpu).unwrap();
-            let samples = synthetic_colocation(
-                gpu,
-                &graphs,
-                &DEFAULT_SIZES,
-                &SYNTHETIC_BATCHES,
-                &AnalyticParams::default(),
-                &Contention::default(),
-            )
-            .unwrap();
+            let samples = synthetic_samples(gpu, &Contention::default()).unwrap();
             let f = fit(&samples).unwrap();
             eprintln!(
                 "{}: c = {:?} rmse {:.4} n {}",
