@@ -585,13 +585,14 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
         max_batch: header.instances.first().map_or(0, |i| i.max_batch),
         lazy: header.scheduler.eq_ignore_ascii_case("lazy"),
     };
+    let header_at = Location {
+        line: Some(1),
+        ..Location::none()
+    };
     if header.instances.len() != 1 || header.instances[0].slots != 1 {
         c.push(
             Rule::Instance,
-            Location {
-                line: Some(1),
-                ..Location::none()
-            },
+            header_at.clone(),
             format!(
                 "a node-level trace has one instance with one slot; the header has {} \
                  instance(s)",
@@ -604,10 +605,7 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
             if (n.latency_ns.len() as u32) < c.max_batch || n.latency_ns.contains(&0) {
                 c.push(
                     Rule::Instance,
-                    Location {
-                        line: Some(1),
-                        ..Location::none()
-                    },
+                    header_at.clone(),
                     format!(
                         "node {i} ('{}') needs a positive latency for every batch up to the \
                          max batch {}",
