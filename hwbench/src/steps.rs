@@ -17,7 +17,7 @@ use migsched_core::{Catalog, Driver, GpuType, Layout, Placement, PlanGpu};
 use serde::Serialize;
 
 use crate::compare::{current_layout, identify};
-use crate::state::{GpuState, full_ci_profile_id};
+use crate::state::{GpuInstanceState, GpuState, full_ci_profile_id};
 
 /// One command that changes a GPU's MIG configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -252,6 +252,15 @@ pub fn diff_plan(
     Ok(out)
 }
 
+/// Steps that destroy every compute instance of `gi` on GPU `gpu`, by CI id.
+fn destroy_ci_steps(gpu: u32, gi: &GpuInstanceState) -> Vec<Step> {
+    let mut cis: Vec<u32> = gi.compute_instances.iter().map(|c| c.id).collect();
+    cis.sort_unstable();
+    cis.into_iter()
+        .map(|ci| Step::DestroyCi { gpu, gi: gi.id, ci })
+        .collect()
+}
+
 /// Plans one GPU: `device` is the GPU with the plan's index, if the machine has one.
 pub fn diff_gpu(
     catalog: &Catalog,
@@ -358,15 +367,7 @@ pub fn diff_gpu(
             if !full {
                 let ci_profile_id = full_ci_profile_id(u32::from(p.compute_slices()))
                     .expect("catalog profiles have 1 to 8 compute slices");
-                let mut cis: Vec<_> = gi.compute_instances.iter().map(|c| c.id).collect();
-                cis.sort_unstable();
-                for ci in cis {
-                    repair.push(Step::DestroyCi {
-                        gpu: index,
-                        gi: gi.id,
-                        ci,
-                    });
-                }
+                repair.extend(destroy_ci_steps(index, gi));
                 repair.push(Step::CreateCi {
                     gpu: index,
                     gi: gi.id,
@@ -374,15 +375,7 @@ pub fn diff_gpu(
                 });
             }
         } else {
-            let mut cis: Vec<_> = gi.compute_instances.iter().map(|c| c.id).collect();
-            cis.sort_unstable();
-            for ci in cis {
-                destroy_cis.push(Step::DestroyCi {
-                    gpu: index,
-                    gi: gi.id,
-                    ci,
-                });
-            }
+            destroy_cis.extend(destroy_ci_steps(index, gi));
             destroy_gis.push(Step::DestroyGi {
                 gpu: index,
                 gi: gi.id,
