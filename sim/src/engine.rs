@@ -35,6 +35,17 @@ pub enum Stop {
     },
 }
 
+impl Stop {
+    /// The time at which the run stops with requests still in flight, if it does (a duration
+    /// without `drain`); `None` when it serves everything that arrived.
+    pub fn cutoff_ns(&self) -> Option<u64> {
+        match *self {
+            Stop::Duration { ns, drain: false } => Some(ns),
+            _ => None,
+        }
+    }
+}
+
 /// How instances turn queued requests into batches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -505,10 +516,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let stop_at = match self.config.stop {
-            Stop::Duration { ns, drain: false } => Some(ns),
-            _ => None,
-        };
+        let stop_at = self.config.stop.cutoff_ns();
         while let Some(t) = self.queue.peek_time() {
             if stop_at.is_some_and(|s| t > s) {
                 break;
@@ -545,10 +553,11 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let end = match self.config.stop {
-            Stop::Duration { ns, drain: false } => ns,
-            _ => self.now.max(self.horizon().unwrap_or(0)),
-        };
+        let end = self
+            .config
+            .stop
+            .cutoff_ns()
+            .unwrap_or_else(|| self.now.max(self.horizon().unwrap_or(0)));
         Ok(self.report(scheduler, end))
     }
 

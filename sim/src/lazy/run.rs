@@ -214,10 +214,7 @@ impl Run<'_> {
         if let Some(t) = self.next_arrival(0) {
             self.queue.push(t, Ev::Arrive);
         }
-        let stop_at = match self.config.stop {
-            Stop::Duration { ns, drain: false } => Some(ns),
-            _ => None,
-        };
+        let stop_at = self.config.stop.cutoff_ns();
         while let Some(t) = self.queue.peek_time() {
             if stop_at.is_some_and(|s| t > s) {
                 break;
