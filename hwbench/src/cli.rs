@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use migsched_core::mig_parted::{Devices, ExportEntry, render_config};
-use migsched_core::{Catalog, Layout, PLAN_FORMAT, Plan};
+use migsched_core::{Catalog, Driver, Layout, PLAN_FORMAT, Plan, PlanGpu};
 use serde::Serialize;
 
 use crate::compare::{GpuComparison, compare, driver_rules};
@@ -312,7 +312,7 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
     let plan = read_plan(&args.plan)?;
     if args.mig_parted {
         // The plan alone decides a mig-parted config; no machine is read.
-        let driver = migsched_core::Driver::default();
+        let driver = Driver::default();
         let mut layouts = Vec::new();
         for g in &plan.gpus {
             let ty = catalog.gpu(&g.gpu)?.clone();
@@ -348,9 +348,22 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
     }
     let state = load_state(args.state.as_ref())?;
     let driver = driver_rules(&state.driver_version);
-    let diffs = diff_plan(catalog, &state, &plan.gpus, driver)?;
+    print_diff(catalog, &state, &plan.gpus, driver, args.json, None)
+}
+
+/// Diffs `state` against the plan's GPUs and prints it (JSON, or the rendered diff under an
+/// optional heading); whether every GPU matches.
+fn print_diff(
+    catalog: &Catalog,
+    state: &DeviceState,
+    gpus: &[PlanGpu],
+    driver: Driver,
+    json: bool,
+    heading: Option<&str>,
+) -> Result<bool> {
+    let diffs = diff_plan(catalog, state, gpus, driver)?;
     let all = diffs.iter().all(GpuDiff::matches);
-    if args.json {
+    if json {
         let text = serde_json::to_string_pretty(&DiffJson {
             matches: all,
             gpus: &diffs,
@@ -358,6 +371,9 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
         .context("encoding JSON output")?;
         hw_outln!("{text}");
     } else {
+        if let Some(h) = heading {
+            hw_outln!("{h}");
+        }
         hw_out!("{}", render_diff(&diffs));
     }
     Ok(all)
@@ -482,20 +498,14 @@ fn apply(catalog: &Catalog, plan: &Plan, json: bool) -> Result<bool> {
     }
     run_steps(&steps)?;
     let after = crate::nvml::discover()?;
-    let diffs = diff_plan(catalog, &after, &plan.gpus, driver)?;
-    let all = diffs.iter().all(GpuDiff::matches);
-    if json {
-        let text = serde_json::to_string_pretty(&DiffJson {
-            matches: all,
-            gpus: &diffs,
-        })
-        .context("encoding JSON output")?;
-        hw_outln!("{text}");
-    } else {
-        hw_outln!("re-discovered after applying the steps:");
-        hw_out!("{}", render_diff(&diffs));
-    }
-    Ok(all)
+    print_diff(
+        catalog,
+        &after,
+        &plan.gpus,
+        driver,
+        json,
+        Some("re-discovered after applying the steps:"),
+    )
 }
 
 /// Runs nvidia-smi steps in order, stopping at the first that fails.
