@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use migsched_core::{Catalog, Driver, EnumerateOptions, GpuType, Layout, enumerate_layouts};
-use migsched_hwbench::state::ComputeInstanceState;
-use migsched_hwbench::steps::{Step, diff_gpu, simulate};
+use migsched_hwbench::state::{ComputeInstanceState, DeviceState};
+use migsched_hwbench::steps::{GpuDiff, Step, diff_gpu, simulate};
 use proptest::prelude::*;
 
 use crate::support::{load, snapshot};
@@ -20,6 +20,18 @@ fn layout(ty: &Arc<GpuType>, text: &str) -> Layout {
     Layout::parse(ty.clone(), text, Driver::R510OrLater).unwrap()
 }
 
+/// The planner's diff of GPU `index` of `state` (its device, if any) against `target`.
+fn diff(state: &DeviceState, index: u32, ty: &Arc<GpuType>, target: &Layout) -> GpuDiff {
+    diff_gpu(
+        Catalog::builtin(),
+        state.gpu(index),
+        index,
+        ty,
+        target,
+        Driver::R510OrLater,
+    )
+}
+
 fn commands(steps: &[Step]) -> Vec<String> {
     steps.iter().map(|s| s.to_string()).collect()
 }
@@ -29,14 +41,7 @@ fn a100_fixture_to_two_3g_keeps_the_matching_instance() {
     let state = load("a100-80gb-mig.json");
     let ty = gpu("a100-80gb");
     let target = layout(&ty, "3g.40gb@0,3g.40gb@4");
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(0),
-        0,
-        &ty,
-        &target,
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 0, &ty, &target);
     assert_eq!(d.error, None);
     assert_eq!(d.keep.len(), 1);
     assert_eq!(
@@ -77,14 +82,7 @@ fn the_current_layout_matches_itself_with_no_steps() {
     let state = load("a100-80gb-mig.json");
     let ty = gpu("a100-80gb");
     let target = layout(&ty, "2g.20gb@0,1g.10gb@2,1g.10gb@3,3g.40gb@4");
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(0),
-        0,
-        &ty,
-        &target,
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 0, &ty, &target);
     assert!(d.matches(), "{d:?}");
     assert_eq!(d.keep.len(), 4);
 }
@@ -94,14 +92,7 @@ fn mig_disabled_is_enabled_first() {
     let state = load("h100-80gb-nomig.json");
     let ty = gpu("h100-80gb");
     let target = layout(&ty, "1g.10gb@6,3g.40gb@0,2g.20gb@4");
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(0),
-        0,
-        &ty,
-        &target,
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 0, &ty, &target);
     assert_eq!(d.error, None);
     assert_eq!(
         commands(&d.steps),
@@ -113,14 +104,7 @@ fn mig_disabled_is_enabled_first() {
         ]
     );
     // An empty target leaves a GPU without MIG alone.
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(0),
-        0,
-        &ty,
-        &Layout::empty(ty.clone()),
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 0, &ty, &Layout::empty(ty.clone()));
     assert!(d.matches(), "{d:?}");
 }
 
@@ -129,27 +113,13 @@ fn unreachable_gpus_say_why() {
     let state = load("h100-80gb-nomig.json");
     let ty = gpu("a100-80gb");
     let target = layout(&ty, "7g.80gb@0");
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(0),
-        0,
-        &ty,
-        &target,
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 0, &ty, &target);
     assert!(
         d.error.as_deref().unwrap().contains("is a h100-80gb"),
         "{d:?}"
     );
     assert!(d.steps.is_empty());
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(3),
-        3,
-        &ty,
-        &target,
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 3, &ty, &target);
     assert!(d.error.as_deref().unwrap().contains("no GPU with index 3"));
 }
 
@@ -179,14 +149,7 @@ fn a_kept_instance_with_split_compute_gets_one_full_ci() {
             processes: Vec::new(),
         },
     ];
-    let d = diff_gpu(
-        Catalog::builtin(),
-        state.gpu(0),
-        0,
-        &ty,
-        &current,
-        Driver::R510OrLater,
-    );
+    let d = diff(&state, 0, &ty, &current);
     assert_eq!(
         commands(&d.steps),
         vec![
