@@ -310,8 +310,9 @@ pub fn samples_from_csv(text: &str, origin: &str) -> Result<Vec<Sample>, String>
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    let columns: Vec<&str> = SAMPLES_HEADER.split(',').collect();
     let mut index = [0usize; 7];
-    for (slot, want) in index.iter_mut().zip(SAMPLES_HEADER.split(',')) {
+    for (slot, &want) in index.iter_mut().zip(&columns) {
         *slot = names.iter().position(|n| n == want).ok_or_else(|| {
             format!("{origin}: the header has no column '{want}' (expected {SAMPLES_HEADER})")
         })?;
@@ -320,7 +321,7 @@ pub fn samples_from_csv(text: &str, origin: &str) -> Result<Vec<Sample>, String>
     for (i, line) in lines {
         let cells = split_csv_line(line);
         let cell = |k: usize| -> Result<f64, String> {
-            let name = SAMPLES_HEADER.split(',').nth(k).unwrap_or("");
+            let name = columns[k];
             let raw = cells.get(index[k]).map(|c| c.trim()).unwrap_or("");
             raw.parse::<f64>()
                 .ok()
@@ -332,8 +333,11 @@ pub fn samples_from_csv(text: &str, origin: &str) -> Result<Vec<Sample>, String>
             if (0.0..=1.0).contains(&x) {
                 Ok(x)
             } else {
-                let name = SAMPLES_HEADER.split(',').nth(k).unwrap_or("");
-                Err(format!("{origin}:{}: {name} {x} is not in [0, 1]", i + 1))
+                Err(format!(
+                    "{origin}:{}: {} {x} is not in [0, 1]",
+                    i + 1,
+                    columns[k]
+                ))
             }
         };
         let percent = |k: usize| -> Result<u32, String> {
@@ -341,10 +345,10 @@ pub fn samples_from_csv(text: &str, origin: &str) -> Result<Vec<Sample>, String>
             if x.fract() == 0.0 && (1.0..=100.0).contains(&x) {
                 Ok(x as u32)
             } else {
-                let name = SAMPLES_HEADER.split(',').nth(k).unwrap_or("");
                 Err(format!(
-                    "{origin}:{}: {name} {x} is not a whole percentage in 1..=100",
-                    i + 1
+                    "{origin}:{}: {} {x} is not a whole percentage in 1..=100",
+                    i + 1,
+                    columns[k]
                 ))
             }
         };
