@@ -37,8 +37,167 @@ pub struct GpuType {
     memory_gib: f64,
     source: String,
     unconfirmed: Vec<String>,
+    notes: Vec<String>,
+    min_driver: Option<DriverVersion>,
+    media_engines: Option<MediaEngines>,
     datasheet: Option<Datasheet>,
     profiles: Vec<Profile>,
+}
+
+/// Media engines of a GPU or of one GPU instance: video decoders (NVDEC), video encoders
+/// (NVENC), JPEG decoders (NVJPG) and optical-flow accelerators (OFA), as the DEC, ENC,
+/// JPEG and OFA columns of `nvidia-smi mig -lgip` print them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaEngines {
+    /// Video decoders (NVDEC).
+    #[serde(default)]
+    pub decoders: u8,
+    /// Video encoders (NVENC).
+    #[serde(default)]
+    pub encoders: u8,
+    /// JPEG decoders (NVJPG).
+    #[serde(default)]
+    pub jpeg: u8,
+    /// Optical-flow accelerators (OFA).
+    #[serde(default)]
+    pub ofa: u8,
+}
+
+impl MediaEngines {
+    /// The engine kinds with their counts, in the order nvidia-smi prints them.
+    pub fn kinds(&self) -> [(&'static str, u8); 4] {
+        [
+            ("NVDEC", self.decoders),
+            ("NVENC", self.encoders),
+            ("NVJPG", self.jpeg),
+            ("OFA", self.ofa),
+        ]
+    }
+    /// Whether every count here is at most the one in `other`.
+    pub fn within(&self, other: &MediaEngines) -> bool {
+        self.kinds()
+            .iter()
+            .zip(other.kinds())
+            .all(|(&(_, a), (_, b))| a <= b)
+    }
+    /// Whether there are no engines at all.
+    pub fn is_none(&self) -> bool {
+        self.kinds().iter().all(|&(_, n)| n == 0)
+    }
+}
+
+impl fmt::Display for MediaEngines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.decoders, self.encoders, self.jpeg, self.ofa
+        )
+    }
+}
+
+/// A profile's variant, from the suffix of its name (NVIDIA MIG user guide, "Supported MIG
+/// Profiles"). What a variant may share a GPU with follows from its media engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// No suffix: the compute profile.
+    Plain,
+    /// `+me`: at least one media engine, including the OFA; one such instance per GPU.
+    MediaExtensions,
+    /// `+me.all`: all the GPU's media engines, so no other instance with a media engine.
+    AllMedia,
+    /// `-me`: no media engines.
+    NoMedia,
+    /// `+gfx`: graphics APIs as well as compute (RTX PRO Blackwell).
+    Graphics,
+}
+
+impl Variant {
+    /// The variant named by a profile name's suffix; `None` for a suffix NVIDIA does not use.
+    pub fn of_name(name: &str) -> Option<Variant> {
+        let lower = name.to_ascii_lowercase();
+        let suffixes = [
+            ("+me.all", Variant::AllMedia),
+            ("+me", Variant::MediaExtensions),
+            ("-me", Variant::NoMedia),
+            ("+gfx", Variant::Graphics),
+        ];
+        for (suffix, v) in suffixes {
+            if lower.ends_with(suffix) {
+                return Some(v);
+            }
+        }
+        if lower.contains('+') {
+            None
+        } else {
+            Some(Variant::Plain)
+        }
+    }
+    /// The suffix as written in profile names (empty for `Plain`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Variant::Plain => "",
+            Variant::MediaExtensions => "+me",
+            Variant::AllMedia => "+me.all",
+            Variant::NoMedia => "-me",
+            Variant::Graphics => "+gfx",
+        }
+    }
+}
+
+/// A driver version such as 525.85.12 (major, minor, patch; missing parts are 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DriverVersion {
+    /// Branch, e.g. 525.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+    /// Patch version.
+    pub patch: u32,
+}
+
+impl DriverVersion {
+    /// Parses `525.85.12`, `R525` or `525`.
+    pub fn parse(text: &str) -> Option<DriverVersion> {
+        let t = text.trim();
+        let t = t.strip_prefix(['R', 'r']).unwrap_or(t);
+        let mut parts = t.split('.');
+        let mut next = |required: bool| -> Option<u32> {
+            match parts.next() {
+                Some(p)
+                    if !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    p.parse().ok()
+                }
+                None if !required => Some(0),
+                _ => None,
+            }
+        };
+        let v = DriverVersion {
+            major: next(true)?,
+            minor: next(false)?,
+            patch: next(false)?,
+        };
+        parts.next().is_none().then_some(v)
+    }
+}
+
+impl fmt::Display for DriverVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.minor, self.patch) {
+            (0, 0) => write!(f, "R{}", self.major),
+            (_, 0) => write!(f, "{}.{:02}", self.major, self.minor),
+            _ => write!(f, "{}.{:02}.{:02}", self.major, self.minor, self.patch),
+        }
+    }
+}
+
+impl Serialize for DriverVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
 }
 
 /// Peak figures of the whole GPU from the vendor's datasheet, for the analytic latency model.
@@ -64,7 +223,12 @@ pub struct Profile {
     memory_gib: f64,
     max_count: u8,
     starts: Vec<u8>,
-    media_extensions: bool,
+    variant: Variant,
+    aliases: Vec<String>,
+    media_engines: Option<MediaEngines>,
+    min_driver: Option<DriverVersion>,
+    memory_gib_seen: Vec<f64>,
+    source: String,
 }
 
 /// Index of a profile within its GPU type's profile list (the catalog's order).
@@ -152,6 +316,12 @@ struct RawGpu {
     #[serde(default)]
     unconfirmed: Vec<String>,
     #[serde(default)]
+    notes: Vec<String>,
+    #[serde(default)]
+    min_driver: Option<String>,
+    #[serde(default)]
+    media_engines: Option<MediaEngines>,
+    #[serde(default)]
     datasheet: Option<Datasheet>,
     #[serde(default)]
     profile: Vec<RawProfile>,
@@ -168,6 +338,16 @@ struct RawProfile {
     memory_gib: f64,
     max_count: u8,
     starts: Vec<u8>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    media_engines: Option<MediaEngines>,
+    #[serde(default)]
+    min_driver: Option<String>,
+    #[serde(default)]
+    memory_gib_seen: Vec<f64>,
+    #[serde(default)]
+    source: String,
 }
 
 impl Catalog {
@@ -280,6 +460,51 @@ fn parse_pci_device_id(text: &str) -> Option<u16> {
     u16::from_str_radix(hex, 16).ok()
 }
 
+/// The media-engine fields of one profile against its GPU's totals and its variant: a GPU
+/// that declares totals needs every profile's engines, each within the totals; `-me` has none
+/// and `+me.all` has all the GPU's decoders, encoders and JPEG decoders.
+fn check_engines(
+    gpu: Option<MediaEngines>,
+    p: &RawProfile,
+    variant: Variant,
+) -> Result<(), (&'static str, String)> {
+    let (Some(total), Some(mine)) = (gpu, p.media_engines) else {
+        return match (gpu, p.media_engines) {
+            (Some(_), None) => Err((
+                "media_engines",
+                "missing; the GPU declares media_engines, so every profile needs them".into(),
+            )),
+            (None, Some(_)) => Err((
+                "media_engines",
+                "given, but the GPU declares no media_engines totals".into(),
+            )),
+            _ => Ok(()),
+        };
+    };
+    if !mine.within(&total) {
+        return Err((
+            "media_engines",
+            format!("{mine} (NVDEC/NVENC/NVJPG/OFA) exceeds the GPU's {total}"),
+        ));
+    }
+    match variant {
+        Variant::NoMedia if !mine.is_none() => Err((
+            "media_engines",
+            format!("a -me profile has no media engines, but {mine} are given"),
+        )),
+        Variant::AllMedia
+            if (mine.decoders, mine.encoders, mine.jpeg)
+                != (total.decoders, total.encoders, total.jpeg) =>
+        {
+            Err((
+                "media_engines",
+                format!("a +me.all profile has all the GPU's media engines ({total}), not {mine}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl GpuType {
     fn from_raw(raw: RawGpu, origin: &str) -> Result<GpuType, CatalogError> {
         let gpu_id = raw.id.clone();
@@ -347,6 +572,20 @@ impl GpuType {
                 "a GPU type needs at least one profile".into(),
             ));
         }
+        let driver = |profile: Option<&str>, text: &Option<String>| {
+            text.as_deref()
+                .map(|t| {
+                    DriverVersion::parse(t).ok_or_else(|| {
+                        invalid(
+                            profile,
+                            "min_driver",
+                            format!("'{t}' is not a driver version like 525.85.12 or R525"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let min_driver = driver(None, &raw.min_driver)?;
         let mut profiles: Vec<Profile> = Vec::with_capacity(raw.profile.len());
         for p in raw.profile {
             let name = p.name.trim().to_string();
@@ -358,12 +597,51 @@ impl GpuType {
                     "must be non-empty without ',', '@' or spaces".into(),
                 ));
             }
-            if profiles
-                .iter()
-                .any(|q| normalize_profile_name(&q.name) == normalize_profile_name(&name))
-            {
-                return Err(invalid(at, "name", "appears twice".into()));
+            for alias in &p.aliases {
+                if alias.trim().is_empty() || alias.contains([',', '@', ' ']) {
+                    return Err(invalid(
+                        at,
+                        "aliases",
+                        format!("'{alias}' must be non-empty without ',', '@' or spaces"),
+                    ));
+                }
             }
+            let keys: Vec<String> = std::iter::once(&name)
+                .chain(&p.aliases)
+                .map(|n| normalize_profile_name(n))
+                .collect();
+            if let Some(q) = profiles
+                .iter()
+                .find(|q| q.keys().any(|k| keys.contains(&k)))
+            {
+                return Err(invalid(
+                    at,
+                    "name",
+                    format!("a name or alias of it also names '{}'", q.name),
+                ));
+            }
+            let variant = Variant::of_name(&name).ok_or_else(|| {
+                invalid(
+                    at,
+                    "name",
+                    "has a variant suffix NVIDIA does not use (known: +me, +me.all, -me, +gfx)"
+                        .into(),
+                )
+            })?;
+            check_engines(raw.media_engines, &p, variant)
+                .map_err(|(field, m)| invalid(at, field, m))?;
+            if let Some(&m) = p
+                .memory_gib_seen
+                .iter()
+                .find(|&&m| !(m.is_finite() && m > 0.0 && m <= raw.memory_gib))
+            {
+                return Err(invalid(
+                    at,
+                    "memory_gib_seen",
+                    format!("{m} is outside (0, {}]", raw.memory_gib),
+                ));
+            }
+            let profile_min_driver = driver(at, &p.min_driver)?;
             if let Some(q) = profiles.iter().find(|q| q.nvml_id == p.nvml_id) {
                 return Err(invalid(
                     at,
@@ -428,7 +706,12 @@ impl GpuType {
                 ));
             }
             profiles.push(Profile {
-                media_extensions: name.ends_with("+me"),
+                variant,
+                aliases: p.aliases.iter().map(|a| a.trim().to_string()).collect(),
+                media_engines: p.media_engines,
+                min_driver: profile_min_driver.or(min_driver),
+                memory_gib_seen: p.memory_gib_seen.clone(),
+                source: p.source.clone(),
                 name,
                 nvml_id: p.nvml_id,
                 compute_slices: p.compute_slices,
@@ -453,6 +736,9 @@ impl GpuType {
             memory_gib: raw.memory_gib,
             source: raw.source,
             unconfirmed: raw.unconfirmed,
+            notes: raw.notes,
+            min_driver,
+            media_engines: raw.media_engines,
             datasheet: raw.datasheet,
             profiles,
         })
@@ -506,6 +792,19 @@ impl GpuType {
     pub fn unconfirmed(&self) -> &[String] {
         &self.unconfirmed
     }
+    /// Decisions and alternatives behind the figures (where sources disagree).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+    /// The oldest driver with MIG support on this GPU, when the catalog knows it.
+    pub fn min_driver(&self) -> Option<DriverVersion> {
+        self.min_driver
+    }
+    /// The GPU's media engines, when the catalog has them; with them, the instances of a
+    /// layout may use at most these many of each kind together.
+    pub fn media_engines(&self) -> Option<MediaEngines> {
+        self.media_engines
+    }
     /// Peak compute and bandwidth from the vendor datasheet, when the catalog has them.
     pub fn datasheet(&self) -> Option<&Datasheet> {
         self.datasheet.as_ref()
@@ -528,6 +827,11 @@ impl GpuType {
         self.profiles
             .iter()
             .position(|p| normalize_profile_name(&p.name) == key)
+            .or_else(|| {
+                self.profiles
+                    .iter()
+                    .position(|p| p.keys().any(|k| k == key))
+            })
             .map(|i| ProfileIndex(i as u8))
             .ok_or_else(|| UnknownProfile {
                 name: name.trim().to_string(),
@@ -587,9 +891,53 @@ impl Profile {
     pub fn starts(&self) -> &[u8] {
         &self.starts
     }
-    /// Whether this is a `+me` (media extensions) profile: at most one such GI per GPU.
+    /// Whether this is a `+me` or `+me.all` profile (one media-extension GI per GPU).
     pub fn media_extensions(&self) -> bool {
-        self.media_extensions
+        matches!(self.variant, Variant::MediaExtensions | Variant::AllMedia)
+    }
+    /// The profile's variant (from its name's suffix).
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+    /// Whether this is a variant (`+me`, `+me.all`, `-me`, `+gfx`) rather than the plain
+    /// compute profile. Planners serve inference on plain profiles.
+    pub fn is_variant(&self) -> bool {
+        self.variant != Variant::Plain
+    }
+    /// Other names of this profile (older boards or drivers print them).
+    pub fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+    /// The instance's media engines, when the catalog has them.
+    pub fn media_engines(&self) -> Option<MediaEngines> {
+        self.media_engines
+    }
+    /// Whether an instance of this profile never uses more media engines than one of
+    /// `other`: compared per engine when the catalog has them, else by variant.
+    pub fn engines_within(&self, other: &Profile) -> bool {
+        match (self.media_engines, other.media_engines) {
+            (Some(a), Some(b)) => a.within(&b),
+            _ => !self.media_extensions() || other.media_extensions(),
+        }
+    }
+    /// The oldest driver that offers this profile, when the catalog knows it.
+    pub fn min_driver(&self) -> Option<DriverVersion> {
+        self.min_driver
+    }
+    /// Other memory figures `nvidia-smi mig -lgip` printed for this profile on other drivers
+    /// or boards (the catalog's own figure is [`Profile::memory_gib`]).
+    pub fn memory_gib_seen(&self) -> &[f64] {
+        &self.memory_gib_seen
+    }
+    /// Where this profile's figures come from, when it differs from the GPU's source.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    /// Every normalized name this profile answers to.
+    fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(&self.name)
+            .chain(self.aliases.iter())
+            .map(|n| normalize_profile_name(n))
     }
     /// Bitmask of the memory slices an instance placed at `start` occupies.
     pub fn memory_mask(&self, start: u8) -> u32 {
@@ -625,7 +973,18 @@ mod tests {
                 "h100-80gb",
                 "h100-94gb",
                 "h200-141gb",
-                "a30-24gb"
+                "a30-24gb",
+                "h100-pcie-80gb",
+                "gh200-96gb",
+                "h20-96gb",
+                "gh200-144gb",
+                "b200-180gb",
+                "gb200-186gb",
+                "b300-288gb",
+                "gb300-288gb",
+                "rtx-pro-6000",
+                "rtx-pro-5000",
+                "rtx-pro-4500"
             ]
         );
     }
@@ -653,7 +1012,9 @@ mod tests {
         let e = builtin().gpu("v100").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown GPU 'v100'; known GPUs: a100-40gb, a100-80gb, h100-80gb, h100-94gb, h200-141gb, a30-24gb"
+            "unknown GPU 'v100'; known GPUs: a100-40gb, a100-80gb, h100-80gb, h100-94gb, h200-141gb, \
+             a30-24gb, h100-pcie-80gb, gh200-96gb, h20-96gb, gh200-144gb, b200-180gb, gb200-186gb, \
+             b300-288gb, gb300-288gb, rtx-pro-6000, rtx-pro-5000, rtx-pro-4500"
         );
     }
 
@@ -712,7 +1073,7 @@ mod tests {
     fn user_catalog_extends_the_builtin_one() {
         let extra = Catalog::from_toml_str(ONE_GPU, "extra.toml").unwrap();
         let c = builtin().extended(extra, "extra.toml").unwrap();
-        assert_eq!(c.gpus().len(), 7);
+        assert_eq!(c.gpus().len(), builtin().gpus().len() + 1);
         assert_eq!(c.gpu("Toy GPU").unwrap().id(), "toy");
     }
 
@@ -737,6 +1098,111 @@ mod tests {
         check(
             ONE_GPU.replace("id = \"toy\"", "id = \"Toy\""),
             "my.toml: gpu 'Toy': id: must be non-empty, lowercase, without spaces",
+        );
+    }
+
+    #[test]
+    fn every_gpu_names_its_engines_drivers_and_sources() {
+        for g in builtin().gpus() {
+            assert!(g.media_engines().is_some(), "{}", g.id());
+            assert!(g.min_driver().is_some(), "{}", g.id());
+            assert!(!g.source().is_empty(), "{}", g.id());
+        }
+        let g = builtin().gpu("a100-40gb").unwrap();
+        let p = g.profile(g.profile_by_name("1g.10gb").unwrap());
+        assert_eq!(p.min_driver().unwrap().to_string(), "R525");
+        assert_eq!(g.min_driver().unwrap().to_string(), "450.80.02");
+        // GB200's older boards printed 1g.24gb: an alias of 1g.23gb.
+        let g = builtin().gpu("GB200").unwrap();
+        let p = g.profile(g.profile_by_name("1g.24gb+me").unwrap());
+        assert_eq!(
+            (p.name(), p.variant()),
+            ("1g.23gb+me", Variant::MediaExtensions)
+        );
+    }
+
+    #[test]
+    fn variants_come_from_the_name() {
+        for (name, v) in [
+            ("1g.10gb", Some(Variant::Plain)),
+            ("1g.24gb+me", Some(Variant::MediaExtensions)),
+            ("1g.24gb+me.all", Some(Variant::AllMedia)),
+            ("2g.48gb-me", Some(Variant::NoMedia)),
+            ("4g.96gb+gfx", Some(Variant::Graphics)),
+            ("1g.5gb+xyz", None),
+        ] {
+            assert_eq!(Variant::of_name(name), v, "{name}");
+        }
+        assert_eq!(DriverVersion::parse("R525").unwrap().to_string(), "R525");
+        assert_eq!(
+            DriverVersion::parse("535.161.07").unwrap(),
+            DriverVersion {
+                major: 535,
+                minor: 161,
+                patch: 7
+            }
+        );
+        for bad in ["", "R", "5x5", "1.2.3.4", "525..1"] {
+            assert!(DriverVersion::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_engine_grid_and_variant_fields_are_named() {
+        let check = |text: String, expected: &str| {
+            let e = Catalog::from_toml_str(&text, "my.toml").unwrap_err();
+            assert_eq!(e.to_string(), expected);
+        };
+        let with_engines = ONE_GPU
+            .replace(
+                "memory_gib = 8.0",
+                "memory_gib = 8.0\nmedia_engines = { decoders = 2, ofa = 1 }",
+            )
+            .replace(
+                "starts = [0, 1]",
+                "starts = [0, 1]\nmedia_engines = { decoders = 1 }",
+            );
+        assert!(Catalog::from_toml_str(&with_engines, "ok.toml").is_ok());
+        check(
+            with_engines.replace("media_engines = { decoders = 1 }", ""),
+            "my.toml: gpu 'toy' profile '1g.4gb': media_engines: missing; the GPU declares media_engines, so every profile needs them",
+        );
+        check(
+            with_engines.replace("{ decoders = 1 }", "{ decoders = 3 }"),
+            "my.toml: gpu 'toy' profile '1g.4gb': media_engines: 3/0/0/0 (NVDEC/NVENC/NVJPG/OFA) exceeds the GPU's 2/0/0/1",
+        );
+        check(
+            with_engines.replace("\"1g.4gb\"", "\"1g.4gb-me\""),
+            "my.toml: gpu 'toy' profile '1g.4gb-me': media_engines: a -me profile has no media engines, but 1/0/0/0 are given",
+        );
+        check(
+            with_engines.replace("\"1g.4gb\"", "\"1g.4gb+me.all\""),
+            "my.toml: gpu 'toy' profile '1g.4gb+me.all': media_engines: a +me.all profile has all the GPU's media engines (2/0/0/1), not 1/0/0/0",
+        );
+        check(
+            ONE_GPU.replace("\"1g.4gb\"", "\"1g.4gb+foo\""),
+            "my.toml: gpu 'toy' profile '1g.4gb+foo': name: has a variant suffix NVIDIA does not use (known: +me, +me.all, -me, +gfx)",
+        );
+        check(
+            ONE_GPU.replace("memory_gib = 8.0", "memory_gib = 8.0\nmin_driver = \"new\""),
+            "my.toml: gpu 'toy': min_driver: 'new' is not a driver version like 525.85.12 or R525",
+        );
+        // A bad grid: a start past the grid, and a grid larger than the bitmask.
+        check(
+            ONE_GPU.replace(
+                "memory_slices = 2\nsm_count = 20",
+                "memory_slices = 40\nsm_count = 20",
+            ),
+            "my.toml: gpu 'toy': memory_slices: 40 is outside 1..=32",
+        );
+        check(
+            ONE_GPU.replace("starts = [0, 1]", "starts = [0, 0]"),
+            "my.toml: gpu 'toy' profile '1g.4gb': starts: lists a start twice",
+        );
+        let second = "\n[[gpu.profile]]\nname = \"2g.8gb\"\naliases = [\"1G.4GB\"]\nnvml_id = 2\ncompute_slices = 2\nmemory_slices = 2\nsm_count = 20\nmemory_gib = 8.0\nmax_count = 1\nstarts = [0]\n";
+        check(
+            format!("{ONE_GPU}{second}"),
+            "my.toml: gpu 'toy' profile '2g.8gb': name: a name or alias of it also names '1g.4gb'",
         );
     }
 

@@ -140,7 +140,7 @@ mod tests {
             let names: Vec<&str> = g
                 .profiles()
                 .iter()
-                .filter(|p| !(p.media_extensions() || p.class() == "1g" && p.memory_slices() == 2))
+                .filter(|p| !(p.is_variant() || p.class() == "1g" && p.memory_slices() == 2))
                 .map(|p| p.name())
                 .collect();
             assert_eq!(names.len(), 5, "{id}: {names:?}");

@@ -162,7 +162,16 @@ pub enum Violation {
         /// Most allowed on one GPU.
         max: u8,
     },
-    /// More than one media-extensions (`+me`) instance.
+    /// The instances together need more media engines of one kind than the GPU has (how
+    /// `+me`, `+me.all` and the other variants exclude each other).
+    EnginesExceeded {
+        /// Each exceeded kind (NVDEC, NVENC, NVJPG, OFA): engines needed, engines the GPU has.
+        over: Vec<(String, u32, u8)>,
+        /// The instances or profiles that use an exceeded kind.
+        instances: Vec<String>,
+    },
+    /// More than one media-extensions (`+me`) instance (the rule for a GPU whose catalog
+    /// entry has no media-engine counts).
     MediaExtensionsExceeded {
         /// The `+me` instances or profiles involved.
         instances: Vec<String>,
@@ -229,6 +238,19 @@ impl fmt::Display for Violation {
                 write!(
                     f,
                     "{count} instances of {profile}, but at most {max} fit on one GPU"
+                )
+            }
+            Violation::EnginesExceeded { over, instances } => {
+                let kinds: Vec<String> = over
+                    .iter()
+                    .map(|(kind, used, available)| format!("{used} {kind} of {available}"))
+                    .collect();
+                write!(
+                    f,
+                    "{} need more media engines than the GPU has ({}): {}",
+                    instances.join(", "),
+                    kinds.join(", "),
+                    "a +me instance takes the OFA and +me.all every engine; -me uses none"
                 )
             }
             Violation::MediaExtensionsExceeded { instances } => write!(
@@ -304,12 +326,17 @@ pub fn count_violations(gpu: &GpuType, counts: &ProfileCounts, driver: Driver) -
             available: gpu.memory_slices(),
         });
     }
+    out.extend(engine_violations(
+        gpu,
+        counts,
+        compute > u32::from(gpu.compute_slices()),
+    ));
     let me: Vec<ProfileIndex> = counts
         .iter()
         .filter(|&(p, _)| gpu.profile(p).media_extensions())
         .map(|(p, _)| p)
         .collect();
-    if me.len() > 1 {
+    if gpu.media_engines().is_none() && me.len() > 1 {
         // Several instances of one +me profile are already a CountExceeded (max count 1);
         // this rule is about different +me profiles together.
         out.push(Violation::MediaExtensionsExceeded {
@@ -326,6 +353,71 @@ pub fn count_violations(gpu: &GpuType, counts: &ProfileCounts, driver: Driver) -
                 four: gpu.profile(four).name().to_string(),
                 three: gpu.profile(three).name().to_string(),
             });
+        }
+    }
+    out
+}
+
+/// The media-engine rule: per engine kind, the instances' engines add up to at most the
+/// GPU's. Names the profiles (with counts) that use an exceeded kind.
+///
+/// On most GPUs a plain profile's decoders follow its compute slices, so instances that
+/// exceed the compute slices exceed the decoders too; when no variant is involved, the
+/// compute rule already says it all (`compute_exceeded`) and this one stays silent.
+fn engine_violations(
+    gpu: &GpuType,
+    counts: &ProfileCounts,
+    compute_exceeded: bool,
+) -> Vec<Violation> {
+    let mut over = Vec::new();
+    let mut users: Vec<ProfileIndex> = Vec::new();
+    for (k, (kind, available)) in engine_kinds_over(gpu, counts) {
+        over.push((kind.to_string(), k.0, available));
+        for (p, _) in counts.iter() {
+            if engines_of(gpu, p)[k.1] > 0 && !users.contains(&p) {
+                users.push(p);
+            }
+        }
+    }
+    let variant_involved = users.iter().any(|&p| gpu.profile(p).is_variant());
+    if over.is_empty() || compute_exceeded && !variant_involved {
+        return Vec::new();
+    }
+    users.sort_unstable();
+    let instances = users
+        .iter()
+        .map(|&p| match counts.get(p) {
+            1 => gpu.profile(p).name().to_string(),
+            n => format!("{n}x {}", gpu.profile(p).name()),
+        })
+        .collect();
+    vec![Violation::EnginesExceeded { over, instances }]
+}
+
+/// A profile's engines per kind (none when the catalog has no figures).
+fn engines_of(gpu: &GpuType, p: ProfileIndex) -> [u8; 4] {
+    gpu.profile(p)
+        .media_engines()
+        .map_or([0; 4], |e| e.kinds().map(|(_, n)| n))
+}
+
+/// The engine kinds the instances exceed: ((engines needed, kind position), (kind, the GPU's
+/// count)). Empty when the GPU has no engine figures.
+fn engine_kinds_over(
+    gpu: &GpuType,
+    counts: &ProfileCounts,
+) -> Vec<((u32, usize), (&'static str, u8))> {
+    let Some(total) = gpu.media_engines() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, (kind, available)) in total.kinds().into_iter().enumerate() {
+        let used: u32 = counts
+            .iter()
+            .map(|(p, n)| n * u32::from(engines_of(gpu, p)[k]))
+            .sum();
+        if used > u32::from(available) {
+            out.push(((used, k), (kind, available)));
         }
     }
     out
@@ -366,6 +458,20 @@ pub fn validate(gpu: &GpuType, placements: &[Placement], driver: Driver) -> Vec<
     // Placed instances that exceed the memory slices also overlap or start illegally, which
     // names them; the total alone adds nothing.
     per_count.retain(|v| !matches!(v, Violation::MemoryExceeded { .. }));
+    if let Some(Violation::EnginesExceeded { instances, .. }) = per_count
+        .iter_mut()
+        .find(|v| matches!(v, Violation::EnginesExceeded { .. }))
+    {
+        let kinds: Vec<usize> = engine_kinds_over(gpu, &counts)
+            .iter()
+            .map(|((_, k), _)| *k)
+            .collect();
+        *instances = placements
+            .iter()
+            .filter(|pl| kinds.iter().any(|&k| engines_of(gpu, pl.profile)[k] > 0))
+            .map(name)
+            .collect();
+    }
     if let Some(v) = per_count
         .iter_mut()
         .find(|v| matches!(v, Violation::MediaExtensionsExceeded { .. }))
@@ -824,14 +930,76 @@ mod tests {
         assert_eq!(
             e,
             [
-                "2 media-extension (+me) instances (1g.6gb+me@0, 2g.12gb+me@2), but a GPU has media engines for one"
+                "1g.6gb+me@0, 2g.12gb+me@2 need more media engines than the GPU has (2 NVJPG of 1, 2 OFA of 1): a +me instance takes the OFA and +me.all every engine; -me uses none"
             ]
         );
         let e = errors("a100-40gb", "1g.5gb+me@0,1g.5gb+me@1", Driver::default());
+        assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(
-            e,
-            ["2 instances of 1g.5gb+me, but at most 1 fit on one GPU"]
+            e[0],
+            "2 instances of 1g.5gb+me, but at most 1 fit on one GPU"
         );
+    }
+
+    /// Without engine figures in the catalog, the rule falls back to "one +me instance".
+    #[test]
+    fn legacy_media_rule_without_engine_counts() {
+        let text = crate::test_support::TOY_GPU_TOML.replace(
+            "starts = [0, 1]\n",
+            "starts = [0, 1]\n[[gpu.profile]]\nname = \"1g.4gb+me\"\nnvml_id = 2\ncompute_slices = 1\nmemory_slices = 1\nsm_count = 10\nmemory_gib = 4.0\nmax_count = 1\nstarts = [0, 1]\n[[gpu.profile]]\nname = \"1g.4gb+me.all\"\nnvml_id = 3\ncompute_slices = 1\nmemory_slices = 1\nsm_count = 10\nmemory_gib = 4.0\nmax_count = 1\nstarts = [0, 1]\n",
+        );
+        let c = Catalog::from_toml_str(&text, "toy.toml").unwrap();
+        let g = c.gpu("toy").unwrap().clone();
+        assert!(Layout::parse(g.clone(), "1g.4gb+me@0,1g.4gb@1", Driver::default()).is_ok());
+        let Err(LayoutError::Illegal(e)) =
+            Layout::parse(g, "1g.4gb+me@0,1g.4gb+me.all@1", Driver::default())
+        else {
+            panic!("two media-extension instances must be illegal");
+        };
+        assert!(matches!(
+            e.violations[..],
+            [Violation::MediaExtensionsExceeded { .. }]
+        ));
+    }
+
+    /// Every variant rule of RTX PRO 6000 Blackwell (12-unit grid), each passing and failing.
+    #[test]
+    fn engine_variants_follow_from_engine_counts() {
+        let ok = |text: &str| {
+            let g = gpu("rtx-pro-6000");
+            let spec = LayoutSpec::parse(&g, text).unwrap();
+            crate::place(&g, &spec.pinned, &spec.unplaced, Driver::default())
+                .unwrap_or_else(|e| panic!("{text}: {e}"))
+        };
+        let bad = |text: &str, kinds: &str| {
+            let g = gpu("rtx-pro-6000");
+            let spec = LayoutSpec::parse(&g, text).unwrap();
+            let e =
+                crate::place(&g, &spec.pinned, &spec.unplaced, Driver::default()).expect_err(text);
+            let msg: Vec<String> = e.violations.iter().map(|v| v.to_string()).collect();
+            assert!(msg.iter().any(|m| m.contains(kinds)), "{text}: {msg:?}");
+        };
+        // +me: at most one (the OFA); beside plain instances.
+        assert_eq!(
+            ok("1g.24gb+me,3x1g.24gb").text(),
+            "1g.24gb@0,1g.24gb@3,1g.24gb@6,1g.24gb+me@9"
+        );
+        bad("2x1g.24gb+me", "2 OFA of 1");
+        // +me.all: every engine, so only -me instances beside it.
+        ok("1g.24gb+me.all,3x1g.24gb-me");
+        ok("2g.48gb+me.all,2g.48gb-me");
+        bad(
+            "1g.24gb+me,1g.24gb+me.all",
+            "5 NVDEC of 4, 5 NVENC of 4, 5 NVJPG of 4, 2 OFA of 1",
+        );
+        bad("1g.24gb+me.all,1g.24gb", "5 NVDEC of 4");
+        bad("2g.48gb+me.all,2g.48gb+gfx", "6 NVDEC of 4");
+        // +gfx and -me: as many as the counts allow.
+        ok("4x1g.24gb+gfx");
+        ok("2x2g.48gb-me");
+        ok("2g.48gb+gfx,1g.24gb+me,1g.24gb-me");
+        // The whole GPU takes every engine.
+        bad("4g.96gb,1g.24gb-me", "");
     }
 
     #[test]

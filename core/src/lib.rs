@@ -22,7 +22,8 @@ pub mod trace;
 pub mod zoo;
 
 pub use catalog::{
-    Catalog, CatalogError, Datasheet, GpuType, Profile, ProfileIndex, UnknownGpu, UnknownProfile,
+    Catalog, CatalogError, Datasheet, DriverVersion, GpuType, MediaEngines, Profile, ProfileIndex,
+    UnknownGpu, UnknownProfile, Variant,
 };
 pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
 pub use instance::{

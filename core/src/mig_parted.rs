@@ -617,7 +617,9 @@ mig-configs:
             }],
         );
         assert!(
-            text.contains("device-filter: [\"0x20B210DE\", \"0x20B510DE\"]"),
+            text.contains(
+                "device-filter: [\"0x20B210DE\", \"0x20B510DE\", \"0x20F310DE\", \"0x20F510DE\"]"
+            ),
             "{text}"
         );
         let cfg = MigPartedConfig::parse(&text, "out.yaml").unwrap();

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use migsched_core::nvidia_smi::{LgipRow, LgippRow, diff_catalog};
+use migsched_core::nvidia_smi::{DiffClass, DiffOptions, LgipRow, LgippRow, diff_catalog};
 use migsched_core::{Catalog, Driver, GpuType, Layout, Placement};
 use serde::Serialize;
 
@@ -197,8 +197,12 @@ fn compare_gpu(catalog: &Catalog, gpu: &GpuState, driver: Driver) -> GpuComparis
                 line: 0,
             })
             .collect();
-        for d in diff_catalog(ty, &lgip, &lgipp) {
-            find(&d.profile, d.field, d.catalog, d.device);
+        // Driver-dependent memory and older names are not findings about the catalog.
+        let options = DiffOptions::default();
+        for d in diff_catalog(ty, &lgip, &lgipp, &options) {
+            if d.class == DiffClass::Mismatch {
+                find(&d.profile, d.field, d.catalog, d.device);
+            }
         }
     }
     out.gpu_type = Some(ty.id().to_string());

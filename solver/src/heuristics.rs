@@ -47,7 +47,7 @@ fn class_profile(problem: &Problem, pool: usize, class: &str) -> Option<ProfileI
         .profiles
         .iter()
         .copied()
-        .filter(|&p| gpu.profile(p).class() == class && !gpu.profile(p).media_extensions())
+        .filter(|&p| gpu.profile(p).class() == class && !gpu.profile(p).is_variant())
         .min_by_key(|&p| (gpu.profile(p).memory_slices(), p))
 }
 
@@ -57,7 +57,7 @@ fn classes(problem: &Problem) -> Vec<String> {
         .pools
         .iter()
         .flat_map(|p| p.profiles.iter().map(|&i| p.gpu.profile(i)))
-        .filter(|p| !p.media_extensions())
+        .filter(|p| !p.is_variant())
         .map(|p| (p.compute_slices(), p.class().to_string()))
         .collect();
     cs.sort();

@@ -356,7 +356,7 @@ fn profile_dominates(
 
 /// Whether an instance of `q` can replace one of `p` in any legal layout: the same class and
 /// memory footprint, no more compute, every start of `p`, a count limit that compute alone
-/// enforces, and no media-extension instance where there was none.
+/// enforces, and no more media engines of any kind (so no engine rule it could break).
 fn stands_in(gpu: &GpuType, q: ProfileIndex, p: ProfileIndex) -> bool {
     let (pp, qq) = (gpu.profile(p), gpu.profile(q));
     qq.class() == pp.class()
@@ -365,7 +365,7 @@ fn stands_in(gpu: &GpuType, q: ProfileIndex, p: ProfileIndex) -> bool {
         && pp.starts().iter().all(|s| qq.starts().contains(s))
         && u32::from(qq.max_count()) * u32::from(qq.compute_slices())
             >= u32::from(gpu.compute_slices())
-        && (!qq.media_extensions() || pp.media_extensions())
+        && qq.engines_within(pp)
 }
 
 /// Whether every PARIS batch class `p` serves on a pool, `q` serves at no greater latency.

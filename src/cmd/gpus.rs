@@ -113,6 +113,12 @@ fn show(g: &std::sync::Arc<GpuType>, json: bool) -> Result<Outcome> {
             .collect();
         outln!("  PCI device ids: {}", ids.join(", "));
     }
+    if let Some(d) = g.min_driver() {
+        outln!("  MIG from driver {d}");
+    }
+    if let Some(e) = g.media_engines() {
+        outln!("  media engines (NVDEC/NVENC/NVJPG/OFA): {e}");
+    }
     outln!("  legal layouts: {legal} ({maximal} maximal, all profiles, driver R510+)");
     outln!();
     let mut t = Table::new(&[
@@ -124,8 +130,14 @@ fn show(g: &std::sync::Arc<GpuType>, json: bool) -> Result<Outcome> {
         ">GiB",
         ">max",
         "starts",
+        "engines",
+        "since",
     ]);
     for p in g.profiles() {
+        let since = match (p.min_driver(), g.min_driver()) {
+            (Some(d), Some(gd)) if d != gd => d.to_string(),
+            _ => String::new(),
+        };
         t.row(vec![
             p.name().to_string(),
             p.nvml_id().to_string(),
@@ -139,10 +151,38 @@ fn show(g: &std::sync::Arc<GpuType>, json: bool) -> Result<Outcome> {
                 .map(u8::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
+            p.media_engines().map(|e| e.to_string()).unwrap_or_default(),
+            since,
         ]);
     }
     out!("{}", t.render());
+    for p in g.profiles() {
+        if !p.aliases().is_empty() {
+            outln!(
+                "{} is also printed as: {}",
+                p.name(),
+                p.aliases().join(", ")
+            );
+        }
+    }
+    for p in g.profiles() {
+        if !p.memory_gib_seen().is_empty() {
+            let seen: Vec<String> = p
+                .memory_gib_seen()
+                .iter()
+                .map(|m| format!("{m:.2}"))
+                .collect();
+            outln!(
+                "{} memory on other drivers: {} GiB",
+                p.name(),
+                seen.join(", ")
+            );
+        }
+    }
     outln!("\nsource: {}", g.source());
+    for n in g.notes() {
+        outln!("note: {n}");
+    }
     for u in g.unconfirmed() {
         outln!("not confirmed on hardware: {u}");
     }

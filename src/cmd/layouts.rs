@@ -162,11 +162,7 @@ pub fn slice_map(layout: &Layout) -> String {
         match instances.peek() {
             Some((pl, p)) if pl.start == slice => {
                 let width = 4 * usize::from(p.memory_slices()) - 2;
-                let label = if p.media_extensions() {
-                    format!("{}+me", p.class())
-                } else {
-                    p.class().to_string()
-                };
+                let label = format!("{}{}", p.class(), p.variant().suffix());
                 out.push_str(&format!("[{label:<width$}]"));
                 slice += p.memory_slices();
                 instances.next();

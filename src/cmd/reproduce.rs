@@ -339,13 +339,13 @@ fn best_homogeneous(
     let gpu = env.gpu(&instance.gpus[0].gpu)?;
     let mut best: Option<(String, Plan, SimSetup, f64)> = None;
     let mut classes: Vec<(u8, String)> = Vec::new();
-    for p in gpu.profiles().iter().filter(|p| !p.media_extensions()) {
+    for p in gpu.profiles().iter().filter(|p| !p.is_variant()) {
         if !classes.iter().any(|c| c.0 == p.compute_slices()) {
             // The class's profile with the fewest memory slices (1g.10gb rather than 1g.20gb).
             let best_of_class = gpu
                 .profiles()
                 .iter()
-                .filter(|q| q.compute_slices() == p.compute_slices() && !q.media_extensions())
+                .filter(|q| q.compute_slices() == p.compute_slices() && !q.is_variant())
                 .min_by_key(|q| q.memory_slices())
                 .expect("the profile itself");
             classes.push((p.compute_slices(), best_of_class.name().to_string()));

@@ -1,13 +1,15 @@
 //! The MIG validity rule, re-derived from MIG.md without calling the layout engine under
 //! test: instances at legal starts, memory slices pairwise disjoint, compute and count limits,
-//! one `+me` instance per GPU, and (before driver R510) no 4g beside a 3g. Profile counts
+//! media engines of each kind within the GPU's (one `+me` instance per GPU where the catalog
+//! has no engine counts), and (before driver R510) no 4g beside a 3g. Profile counts
 //! without starts (mig-parted's form) are checked by the count rules and an exhaustive search
 //! of its own for a legal arrangement.
 //!
 //! Only the catalog's plain figures are used: each profile's name, compute and memory slices,
-//! maximum count, legal starts and media-extensions flag, and the GPU's slice counts.
+//! maximum count, legal starts, media engines and variant, and the GPU's slice and engine
+//! counts.
 
-use migsched_core::{Driver, GpuType, Profile};
+use migsched_core::{Driver, GpuType, MediaEngines, Profile};
 use serde::Serialize;
 
 use crate::violation::{Location, Rule, Violation};
@@ -39,10 +41,11 @@ impl PlacedInstance {
 /// The profile of `gpu` called `name` (ASCII case ignored), with its index.
 pub fn find_profile<'a>(gpu: &'a GpuType, name: &str) -> Option<(usize, &'a Profile)> {
     let name = name.trim();
-    gpu.profiles()
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.name().eq_ignore_ascii_case(name))
+    let named = |p: &Profile| {
+        p.name().eq_ignore_ascii_case(name)
+            || p.aliases().iter().any(|a| a.eq_ignore_ascii_case(name))
+    };
+    gpu.profiles().iter().enumerate().find(|(_, p)| named(p))
 }
 
 /// The memory slices `[start, start + size)` of a profile at a start, as a bitmask, or `None`
@@ -144,16 +147,23 @@ pub fn check_layout(
     }
     let names: Vec<(usize, &Profile)> = known.iter().map(|&(_, i, p)| (i, p)).collect();
     out.extend(count_rules(gpu, &names, driver, at, false));
-    // Name the instances in the +me and driver rules, not just the profiles.
+    // Name the instances in the media-engine and driver rules, not just the profiles.
     for v in &mut out {
         match v.rule {
             Rule::MediaExtensions => {
-                let me: Vec<String> = known
-                    .iter()
-                    .filter(|(_, _, p)| p.media_extensions())
-                    .map(|(inst, _, _)| inst.text())
-                    .collect();
-                v.message = media_message(&me);
+                let texts: Vec<String> = known.iter().map(|(inst, _, _)| inst.text()).collect();
+                v.message = match gpu.media_engines() {
+                    Some(total) => engines_over(&total, known.iter().map(|&(_, _, p)| p), &texts)
+                        .map_or_else(|| v.message.clone(), |(m, _)| m),
+                    None => {
+                        let me: Vec<String> = known
+                            .iter()
+                            .filter(|(_, _, p)| p.media_extensions())
+                            .map(|(inst, _, _)| inst.text())
+                            .collect();
+                        media_message(&me)
+                    }
+                };
             }
             Rule::DriverRule => {
                 let first = |g: u8| {
@@ -177,6 +187,47 @@ fn media_message(names: &[String]) -> String {
         names.len(),
         names.join(", ")
     )
+}
+
+/// The media-engine rule: per kind (NVDEC, NVENC, NVJPG, OFA), the instances' engines add up
+/// to at most the GPU's. `None` when they do; else a message naming each exceeded kind and
+/// the instances (`names`, parallel to `instances`) that use one. A profile without engine
+/// figures counts as none. The flag says whether a variant (`+me`, `-me`, ...) is among
+/// those instances.
+fn engines_over<'a>(
+    total: &MediaEngines,
+    instances: impl Iterator<Item = &'a Profile>,
+    names: &[String],
+) -> Option<(String, bool)> {
+    let profiles: Vec<&Profile> = instances.collect();
+    let per: Vec<[(&'static str, u8); 4]> = profiles
+        .iter()
+        .map(|p| p.media_engines().unwrap_or_default().kinds())
+        .collect();
+    let mut kinds = Vec::new();
+    let mut users: Vec<usize> = Vec::new();
+    for (k, &(kind, available)) in total.kinds().iter().enumerate() {
+        let used: u32 = per.iter().map(|e| u32::from(e[k].1)).sum();
+        if used > u32::from(available) {
+            kinds.push(format!("{kind}: {used} needed, {available} on the GPU"));
+            for i in 0..per.len() {
+                if per[i][k].1 > 0 && !users.contains(&i) {
+                    users.push(i);
+                }
+            }
+        }
+    }
+    users.sort_unstable();
+    let who: Vec<&str> = users.iter().map(|&i| names[i].as_str()).collect();
+    let variant = users.iter().any(|&i| profiles[i].is_variant());
+    (!kinds.is_empty()).then(|| {
+        let message = format!(
+            "media engines exceeded ({}) by {}",
+            kinds.join("; "),
+            who.join(", ")
+        );
+        (message, variant)
+    })
 }
 
 fn driver_message(four: &str, three: &str) -> String {
@@ -248,17 +299,33 @@ fn count_rules(
             ));
         }
     }
-    let me: Vec<String> = profiles
-        .iter()
-        .filter(|(_, p)| p.media_extensions())
-        .map(|(_, p)| p.name().to_string())
-        .collect();
-    if me.len() > 1 {
-        out.push(Violation::new(
-            Rule::MediaExtensions,
-            at.clone(),
-            media_message(&me),
-        ));
+    match gpu.media_engines() {
+        Some(total) => {
+            let names: Vec<String> = profiles.iter().map(|(_, p)| p.name().to_string()).collect();
+            // Plain instances over the compute slices are over the decoders too on most
+            // GPUs; the compute rule says it, unless a variant is involved.
+            let over_compute = compute > u32::from(gpu.compute_slices());
+            if let Some((message, _)) =
+                engines_over(&total, profiles.iter().map(|(_, p)| *p), &names)
+                    .filter(|(_, variant)| *variant || !over_compute)
+            {
+                out.push(Violation::new(Rule::MediaExtensions, at.clone(), message));
+            }
+        }
+        None => {
+            let me: Vec<String> = profiles
+                .iter()
+                .filter(|(_, p)| p.media_extensions())
+                .map(|(_, p)| p.name().to_string())
+                .collect();
+            if me.len() > 1 {
+                out.push(Violation::new(
+                    Rule::MediaExtensions,
+                    at.clone(),
+                    media_message(&me),
+                ));
+            }
+        }
     }
     if driver == Driver::BeforeR510 {
         let of = |g: u8| profiles.iter().find(|(_, p)| p.compute_slices() == g);

@@ -67,7 +67,7 @@ pub fn model_name(stem: &str) -> Option<String> {
 pub fn profile_for_size(gpu: &GpuType, gpcs: u8) -> Option<&Profile> {
     gpu.profiles()
         .iter()
-        .filter(|p| !p.media_extensions() && p.compute_slices() == gpcs)
+        .filter(|p| !p.is_variant() && p.compute_slices() == gpcs)
         .min_by_key(|p| p.memory_slices())
 }
 
@@ -117,7 +117,7 @@ pub fn parse_profile_file(
         let mut s: Vec<u8> = gpu
             .profiles()
             .iter()
-            .filter(|p| !p.media_extensions())
+            .filter(|p| !p.is_variant())
             .map(Profile::compute_slices)
             .collect();
         s.sort_unstable();

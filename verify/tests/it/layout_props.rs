@@ -25,7 +25,9 @@ fn core_rule(v: &CoreViolation) -> Rule {
         CoreViolation::ComputeExceeded { .. } => Rule::ComputeLimit,
         CoreViolation::MemoryExceeded { .. } => Rule::MemoryLimit,
         CoreViolation::CountExceeded { .. } => Rule::CountLimit,
-        CoreViolation::MediaExtensionsExceeded { .. } => Rule::MediaExtensions,
+        CoreViolation::MediaExtensionsExceeded { .. } | CoreViolation::EnginesExceeded { .. } => {
+            Rule::MediaExtensions
+        }
         CoreViolation::FourAndThreeBeforeR510 { .. } => Rule::DriverRule,
         CoreViolation::NoPlacement { .. } => Rule::NoPlacement,
     }
@@ -95,7 +97,7 @@ proptest! {
             .filter(|p| gpu.profile(p.profile).media_extensions())
             .map(|p| p.profile)
             .collect();
-        if me_profiles.len() == 1 {
+        if gpu.media_engines().is_none() && me_profiles.len() == 1 {
             mine_rules.remove(&Rule::MediaExtensions);
         }
         prop_assert_eq!(mine_rules, theirs_rules);
