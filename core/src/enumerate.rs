@@ -243,4 +243,85 @@ mod tests {
             ]
         );
     }
+
+    /// Legal and maximal layouts of every catalog GPU, all profiles, R510+. Every 8-slice GPU
+    /// has NVIDIA's 7-slice geometry with a `+me` 1g, so they all share A100's counts (H100
+    /// NVL too, now that its 1g.12gb+me is in); A30 has 4 slices; RTX PRO 5000/4500 have two
+    /// halves.
+    #[test]
+    fn layout_counts_per_gpu_are_pinned() {
+        let count = |id: &str, maximal: bool| {
+            let opts = EnumerateOptions {
+                maximal,
+                ..Default::default()
+            };
+            enumerate_layouts(&gpu(id), &opts).len()
+        };
+        for g in Catalog::builtin().gpus() {
+            let expected = match g.id() {
+                "a30-24gb" => (75, 17),
+                "rtx-pro-6000" => (716, 302),
+                "rtx-pro-5000" => (29, 19),
+                "rtx-pro-4500" => (21, 13),
+                _ => (2318, 239),
+            };
+            assert_eq!(
+                (count(g.id(), false), count(g.id(), true)),
+                expected,
+                "{}",
+                g.id()
+            );
+        }
+    }
+
+    /// RTX PRO 6000's 716 re-derived without the layout engine: each half of the 12-unit
+    /// grid holds nothing, one of the four 2g variants, or two quarters (each empty or one of
+    /// the five 1g variants); or one whole-GPU instance. Then the engine rule (4 NVDEC, 1 OFA:
+    /// +me takes the OFA, +me.all all four decoders and the OFA) and the count limits (one
+    /// +me, one +me.all of each size) decide.
+    #[test]
+    fn rtx_pro_6000_count_follows_from_the_grid_and_the_engines() {
+        // (decoders, ofa, name) per variant; the name only keys the count limits.
+        let quarter = [
+            (1, 0, "q"),
+            (1, 1, "q+me"),
+            (1, 0, "q+gfx"),
+            (4, 1, "q+me.all"),
+            (0, 0, "q-me"),
+        ];
+        let half = [
+            (2, 0, "h"),
+            (2, 0, "h+gfx"),
+            (4, 1, "h+me.all"),
+            (0, 0, "h-me"),
+        ];
+        let mut halves: Vec<Vec<(u32, u32, &str)>> = vec![vec![]];
+        for h in half {
+            halves.push(vec![h]);
+        }
+        for a in 0..=quarter.len() {
+            for b in 0..=quarter.len() {
+                let pick = |i: usize| (i < quarter.len()).then(|| quarter[i]);
+                let items: Vec<_> = [pick(a), pick(b)].into_iter().flatten().collect();
+                if !items.is_empty() {
+                    halves.push(items);
+                }
+            }
+        }
+        let mut legal = 2; // 4g.96gb and 4g.96gb+gfx, alone
+        for x in &halves {
+            for y in &halves {
+                let all: Vec<_> = x.iter().chain(y).collect();
+                let dec: u32 = all.iter().map(|i| i.0).sum();
+                let ofa: u32 = all.iter().map(|i| i.1).sum();
+                let once = ["q+me", "q+me.all", "h+me.all"]
+                    .iter()
+                    .all(|n| all.iter().filter(|i| i.2 == *n).count() <= 1);
+                if !all.is_empty() && dec <= 4 && ofa <= 1 && once {
+                    legal += 1;
+                }
+            }
+        }
+        assert_eq!(legal, 716);
+    }
 }
