@@ -105,22 +105,27 @@ fn malformed_configs_exit_2_with_the_location() {
         (
             "devices.yaml",
             "version: v1\nmig-configs:\n  a:\n    - devices: some\n      mig-enabled: true\n",
-            "line 4",
+            "at line 4 column 16",
         ),
         (
             "field.yaml",
             "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enable: true\n",
-            "unknown field `mig-enable`",
+            "unknown field `mig-enable`, expected one of `device-filter`, `devices`, `mig-enabled`, `mig-devices` at line 5 column 7",
         ),
         (
             "count.yaml",
             "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": -1\n",
-            "invalid type: integer `-1`, expected u32",
+            "invalid type: integer `-1`, expected u32 at line 7 column 19",
         ),
         (
             "version.yaml",
             "version: v9\nmig-configs: {a: []}\n",
-            "version: 'v9' is not supported",
+            "version: 'v9' is not supported; expected v1 at line 1 column 10",
+        ),
+        (
+            "deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\n",
+            "this is a Kubernetes Deployment, not a mig-parted config",
         ),
     ];
     for (name, text, msg) in cases {
