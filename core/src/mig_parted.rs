@@ -224,6 +224,31 @@ impl MigPartedConfig {
     pub fn names(&self) -> Vec<&str> {
         self.mig_configs.0.iter().map(|(n, _)| n.as_str()).collect()
     }
+
+    /// The config with only the configuration `name`, as `nvidia-mig-parted apply -c NAME`
+    /// selects one.
+    pub fn only(&self, name: &str) -> Result<MigPartedConfig, UnknownConfig> {
+        match self.mig_configs.0.iter().find(|(n, _)| n == name) {
+            Some(one) => Ok(MigPartedConfig {
+                version: self.version.clone(),
+                mig_configs: OrderedMap(vec![one.clone()]),
+            }),
+            None => Err(UnknownConfig {
+                name: name.to_string(),
+                available: self.names().into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+}
+
+/// A configuration name the file does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("no configuration '{name}'; the file has {}", available.join(", "))]
+pub struct UnknownConfig {
+    /// The name asked for.
+    pub name: String,
+    /// The file's configuration names, in file order.
+    pub available: Vec<String>,
 }
 
 /// The GPU a device entry was checked against, and the answer.
@@ -1007,6 +1032,17 @@ data:
         // A syntax error in any document stops the read, at its position in the file.
         let e = error(&format!("{CONFIG_MAP}---\nkind: [\n"));
         assert_eq!(e.line, 21, "{e}");
+    }
+
+    #[test]
+    fn only_keeps_one_configuration() {
+        let cfg = MigPartedConfig::parse(CONFIG, "c.yaml").unwrap();
+        assert_eq!(cfg.names(), ["all-disabled", "all-balanced", "custom"]);
+        assert_eq!(cfg.only("custom").unwrap().names(), ["custom"]);
+        assert_eq!(
+            cfg.only("nope").unwrap_err().to_string(),
+            "no configuration 'nope'; the file has all-disabled, all-balanced, custom"
+        );
     }
 
     #[test]

@@ -80,6 +80,185 @@ fn gpu_option_checks_every_entry_against_one_gpu() {
     );
 }
 
+/// Shaped like the GPU Operator's ConfigMap; our own small config.
+const CONFIG_MAP: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: custom-mig-config
+  namespace: gpu-operator
+data:
+  config.yaml: |
+    version: v1
+    mig-configs:
+      all-disabled:
+        - devices: all
+          mig-enabled: false
+
+      all-balanced:
+        - devices: all
+          mig-enabled: true
+          mig-devices:
+            "1g.10gb": 2
+            "2g.20gb": 1
+            "3g.40gb": 1
+
+      too-much:
+        - devices: all
+          mig-enabled: true
+          mig-devices:
+            "1g.10gb": 2
+            "2g.20gb": 1
+            "4g.40gb": 1
+"#;
+
+#[test]
+fn config_maps_and_one_config_by_name() {
+    let d = tmp("mp-configmap");
+    let f = write(&d, "cm.yaml", CONFIG_MAP);
+    let r = expect(&["mig-parted", "check", &f, "--gpu", "h100-80gb"], 1);
+    assert!(
+        r.stdout.starts_with(&format!(
+            "{f}: ConfigMap 'custom-mig-config', data.\"config.yaml\" at line 7\n"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("FAIL  too-much[0] devices=all on h100-80gb: cannot be placed"),
+        "{}",
+        r.stdout
+    );
+    // -c checks one configuration, as `nvidia-mig-parted apply -c` applies one.
+    let r = expect(
+        &[
+            "mig-parted",
+            "check",
+            &f,
+            "--gpu",
+            "h100-80gb",
+            "-c",
+            "all-balanced",
+        ],
+        0,
+    );
+    assert!(
+        r.stdout.contains(
+            "ok    all-balanced[0] devices=all on h100-80gb: 2g.20gb@0,1g.10gb@2,1g.10gb@3,3g.40gb@4"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("1 entries checked, 0 would fail"),
+        "{}",
+        r.stdout
+    );
+    let r = expect(
+        &[
+            "mig-parted",
+            "check",
+            &f,
+            "--gpu",
+            "h100-80gb",
+            "--config",
+            "too-much",
+            "--json",
+        ],
+        1,
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["config"], "too-much");
+    assert_eq!(v["source"]["form"], "config-map");
+    assert_eq!(v["source"]["key"], "config.yaml");
+    assert_eq!(v["source"]["name"], "custom-mig-config");
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+    // An unknown name: unusable input, with the names the file has.
+    let r = expect(&["mig-parted", "check", &f, "-c", "all-1g.10gb"], 2);
+    assert!(
+        r.stderr.contains(
+            "no configuration 'all-1g.10gb'; the file has all-disabled, all-balanced, too-much"
+        ),
+        "{}",
+        r.stderr
+    );
+    // The same ConfigMap among other resources, as `kubectl get -o yaml` of several gives.
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gpu-operator\n";
+    let f = write(&d, "all.yaml", &format!("{ns}---\n{CONFIG_MAP}"));
+    let r = expect(
+        &[
+            "mig-parted",
+            "check",
+            &f,
+            "--gpu",
+            "h100-80gb",
+            "-c",
+            "all-balanced",
+        ],
+        0,
+    );
+    assert!(
+        r.stdout
+            .contains("at line 12 (YAML document 2 of 2, line 6)"),
+        "{}",
+        r.stdout
+    );
+    // `plan import mig-parted` reads ConfigMaps through the same parser.
+    let f = write(&d, "cm2.yaml", CONFIG_MAP);
+    let r = expect(
+        &[
+            "plan",
+            "import",
+            "mig-parted",
+            &f,
+            "--gpu",
+            "h100-80gb",
+            "--config",
+            "all-balanced",
+        ],
+        0,
+    );
+    assert!(
+        r.stdout
+            .contains("\"layout\": \"2g.20gb@0,1g.10gb@2,1g.10gb@3,3g.40gb@4\""),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn errors_in_a_config_map_name_the_line_in_the_file() {
+    let d = tmp("mp-configmap-bad");
+    let text = CONFIG_MAP.replace(
+        "\"2g.20gb\": 1\n            \"3g.40gb\"",
+        "\"2g.20gb\": one\n            \"3g.40gb\"",
+    );
+    let f = write(&d, "cm.yaml", &text);
+    let r = expect(&["mig-parted", "check", &f, "--gpu", "h100-80gb"], 2);
+    // Line 19 of the file, column 24: the embedded config's line 12, column 20.
+    assert!(
+        r.stderr.contains(&format!(
+            "{f}: mig-configs.all-balanced[0].mig-devices.2g.20gb: invalid type: string \"one\", expected u32 at line 19 column 24"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(text.lines().nth(18).unwrap().find("one"), Some(23));
+    let f = write(
+        &d,
+        "nodata.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  README: hello\n",
+    );
+    let r = expect(&["mig-parted", "check", &f], 2);
+    assert!(
+        r.stderr.contains(
+            "ConfigMap 'x' has no data.\"config.yaml\", and none of its data keys (README) holds a mig-parted config at line 5 column 1"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn check_json() {
     let d = tmp("mp-json");
