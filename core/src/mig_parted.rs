@@ -287,10 +287,11 @@ pub enum EntryOutcome {
         /// The lookup error, listing the GPU's profiles.
         message: String,
     },
-    /// `--gpu` was given and the entry's device-filter excludes it.
+    /// `--gpu` was given and the entry is for other GPU types.
     NotForThisGpu {
-        /// The entry's filter.
-        device_filter: Vec<String>,
+        /// How the entry says so.
+        #[serde(flatten)]
+        because: Exclusion,
     },
     /// The entry cannot be checked: no GPU type is known for it, or it uses a form migsched
     /// does not model.
@@ -298,6 +299,45 @@ pub enum EntryOutcome {
         /// Why.
         reason: String,
     },
+}
+
+/// Why a device entry is for other GPU types than the one given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum Exclusion {
+    /// The entry's device-filter does not name the GPU.
+    DeviceFilter {
+        /// The entry's filter.
+        device_filter: Vec<String>,
+    },
+    /// The entry has no device-filter, none of its profile names exists on the GPU, and
+    /// other catalog GPUs have all of them. Configs meant for several GPU types list such
+    /// entries side by side without filters (`all-1g.20gb` for A100-80GB and H100 beside
+    /// `all-1g.5gb` for A100-40GB); mig-parted applies only the one selected for the node.
+    ProfileNames {
+        /// The entry's profile names, in file order.
+        profiles: Vec<String>,
+        /// The catalog GPUs that have every one of them.
+        fits: Vec<String>,
+    },
+}
+
+impl fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exclusion::DeviceFilter { device_filter } => write!(
+                f,
+                "device-filter {} excludes this GPU",
+                device_filter.join(",")
+            ),
+            Exclusion::ProfileNames { profiles, fits } => write!(
+                f,
+                "not for this GPU: no device-filter, and its profiles ({}) are those of {}",
+                profiles.join(", "),
+                fits.join(", ")
+            ),
+        }
+    }
 }
 
 impl EntryOutcome {
@@ -385,12 +425,14 @@ pub fn check_config(
                             .flatten()
                             .any(|id| g.pci_device_ids().contains(id));
                     if !applies {
-                        push(
-                            Some(g),
-                            EntryOutcome::NotForThisGpu {
-                                device_filter: entry.device_filter.clone(),
-                            },
-                        );
+                        let because = Exclusion::DeviceFilter {
+                            device_filter: entry.device_filter.clone(),
+                        };
+                        push(Some(g), EntryOutcome::NotForThisGpu { because });
+                        continue;
+                    }
+                    if let Some(because) = profiles_of_other_gpus(catalog, g, entry) {
+                        push(Some(g), EntryOutcome::NotForThisGpu { because });
                         continue;
                     }
                     vec![g]
@@ -406,7 +448,10 @@ pub fn check_config(
                     }
                     if found.is_empty() {
                         let reason = if entry.device_filter.is_empty() {
-                            "no device-filter, so the GPU type is unknown; pass --gpu".to_string()
+                            format!(
+                                "no device-filter, so the GPU type is unknown{}; pass --gpu",
+                                fitting_gpus_note(catalog, entry)
+                            )
                         } else {
                             format!(
                                 "device-filter {} matches no catalog GPU; pass --gpu",
@@ -420,11 +465,94 @@ pub fn check_config(
                 }
             };
             for g in targets {
-                push(Some(g), check_entry(g, entry, driver));
+                let mut outcome = check_entry(g, entry, driver);
+                if let EntryOutcome::UnknownProfile { message } = &mut outcome {
+                    message.push_str(&meant_for_note(catalog, entry));
+                }
+                push(Some(g), outcome);
             }
         }
     }
     out
+}
+
+/// The catalog GPUs that have every profile the entry names; none when it names none.
+fn gpus_with_profiles<'c>(catalog: &'c Catalog, entry: &DeviceEntry) -> Vec<&'c GpuType> {
+    let names = &entry.mig_devices.0;
+    if names.is_empty() {
+        return Vec::new();
+    }
+    catalog
+        .gpus()
+        .iter()
+        .filter(|g| names.iter().all(|(n, _)| g.profile_by_name(n).is_ok()))
+        .map(|g| &**g)
+        .collect()
+}
+
+/// An entry without device-filter none of whose profile names exists on `gpu`, while some
+/// catalog GPU has them all: it is meant for that GPU, not a failure on this one. An entry
+/// mixing this GPU's names with unknown ones is still checked (and fails).
+fn profiles_of_other_gpus(
+    catalog: &Catalog,
+    gpu: &GpuType,
+    entry: &DeviceEntry,
+) -> Option<Exclusion> {
+    if !entry.device_filter.is_empty()
+        || entry
+            .mig_devices
+            .0
+            .iter()
+            .any(|(n, _)| gpu.profile_by_name(n).is_ok())
+    {
+        return None;
+    }
+    let fits: Vec<String> = gpus_with_profiles(catalog, entry)
+        .iter()
+        .map(|g| g.id().to_string())
+        .collect();
+    (!fits.is_empty()).then(|| Exclusion::ProfileNames {
+        profiles: entry.mig_devices.0.iter().map(|(n, _)| n.clone()).collect(),
+        fits,
+    })
+}
+
+/// ` (its profiles fit a100-80gb, h100-80gb)` for an entry that cannot be checked for want
+/// of a GPU type, or nothing when it names no profile.
+fn fitting_gpus_note(catalog: &Catalog, entry: &DeviceEntry) -> String {
+    if entry.mig_devices.0.is_empty() {
+        return String::new();
+    }
+    let fits: Vec<&str> = gpus_with_profiles(catalog, entry)
+        .iter()
+        .map(|g| g.id())
+        .collect();
+    if fits.is_empty() {
+        " (no catalog GPU has all of its profiles)".to_string()
+    } else {
+        format!(" (its profiles fit {})", fits.join(", "))
+    }
+}
+
+/// For an entry without device-filter that names a profile its GPU lacks, while other
+/// catalog GPUs have all its profiles (`1g.10gb` exists on A100-40GB and on the 80GB GPUs,
+/// `2g.20gb` only on the latter): a hint that it may be meant for those.
+fn meant_for_note(catalog: &Catalog, entry: &DeviceEntry) -> String {
+    if !entry.device_filter.is_empty() {
+        return String::new();
+    }
+    let fits: Vec<&str> = gpus_with_profiles(catalog, entry)
+        .iter()
+        .map(|g| g.id())
+        .collect();
+    if fits.is_empty() {
+        return String::new();
+    }
+    format!(
+        " (all of the entry's profiles exist on {}: without a device-filter, mig-parted \
+         applies it to this GPU too)",
+        fits.join(", ")
+    )
 }
 
 fn check_entry(gpu: &std::sync::Arc<GpuType>, entry: &DeviceEntry, driver: Driver) -> EntryOutcome {
@@ -1043,6 +1171,97 @@ data:
             cfg.only("nope").unwrap_err().to_string(),
             "no configuration 'nope'; the file has all-disabled, all-balanced, custom"
         );
+    }
+
+    #[test]
+    fn profiles_of_another_gpu_are_not_for_this_gpu() {
+        let text = "version: v1\nmig-configs:\n  all-1g.5gb:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": 7\n  all-1g.20gb:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.20gb\": 4\n  mixed:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": 1\n        \"1g.20gb\": 1\n  nowhere:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"9g.99gb\": 1\n";
+        let cfg = MigPartedConfig::parse(text, "c.yaml").unwrap();
+        let cat = Catalog::builtin();
+        let g = cat.gpu("a100-40gb").unwrap();
+        let checks = check_config(cat, &cfg, Some(g), Driver::default());
+        assert_eq!(
+            statuses(&checks),
+            [
+                "all-1g.5gb#0 a100-40gb placeable",
+                "all-1g.20gb#0 a100-40gb not-for-this-gpu",
+                "mixed#0 a100-40gb unknown-profile",
+                "nowhere#0 a100-40gb unknown-profile",
+            ]
+        );
+        let EntryOutcome::NotForThisGpu { because } = &checks[1].outcome else {
+            panic!("{checks:?}")
+        };
+        let Exclusion::ProfileNames { profiles, fits } = because else {
+            panic!("{because:?}")
+        };
+        assert_eq!(profiles, &["1g.20gb"]);
+        assert!(
+            fits.iter().any(|g| g == "a100-80gb") && fits.iter().any(|g| g == "h100-80gb"),
+            "{fits:?}"
+        );
+        assert!(!checks[1].outcome.is_failure() && !checks[1].outcome.is_unchecked());
+        let json = serde_json::to_value(&checks[1].outcome).unwrap();
+        assert_eq!(
+            (json["status"].as_str(), json["by"].as_str()),
+            (Some("not-for-this-gpu"), Some("profile-names"))
+        );
+        assert_eq!(json["profiles"][0], "1g.20gb");
+        assert!(
+            because.to_string().starts_with(
+                "not for this GPU: no device-filter, and its profiles (1g.20gb) are those of "
+            ),
+            "{because}"
+        );
+        // Without --gpu the entries stay unchecked; the reason names the GPUs that fit.
+        let checks = check_config(cat, &cfg, None, Driver::default());
+        let EntryOutcome::Unchecked { reason } = &checks[1].outcome else {
+            panic!("{checks:?}")
+        };
+        assert!(
+            reason.starts_with("no device-filter, so the GPU type is unknown (its profiles fit "),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("a100-80gb") && reason.ends_with("); pass --gpu"),
+            "{reason}"
+        );
+        // A name of this GPU beside names it lacks is a failure; when other GPUs have all
+        // of them, with a hint.
+        let g = cat.gpu("a100-40gb").unwrap();
+        let eighty = MigPartedConfig::parse(
+            "version: v1\nmig-configs:\n  b:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.10gb\": 2\n        \"2g.20gb\": 1\n",
+            "c.yaml",
+        )
+        .unwrap();
+        let hinted = check_config(cat, &eighty, Some(g), Driver::default());
+        let EntryOutcome::UnknownProfile { message } = &hinted[0].outcome else {
+            panic!("{hinted:?}")
+        };
+        assert!(
+            message.starts_with("unknown profile '2g.20gb' for a100-40gb")
+                && message.contains("(all of the entry's profiles exist on ")
+                && message.contains("h100-80gb"),
+            "{message}"
+        );
+        let EntryOutcome::Unchecked { reason } = &checks[3].outcome else {
+            panic!("{checks:?}")
+        };
+        assert!(
+            reason.contains("(no catalog GPU has all of its profiles)"),
+            "{reason}"
+        );
+        // A filter that excludes the GPU keeps its JSON shape.
+        let g = cat.gpu("a100-80gb").unwrap();
+        let checks = check_config(
+            cat,
+            &MigPartedConfig::parse(CONFIG, "c.yaml").unwrap(),
+            Some(g),
+            Driver::default(),
+        );
+        let json = serde_json::to_value(&checks[1].outcome).unwrap();
+        assert_eq!(json["by"], "device-filter");
+        assert_eq!(json["device_filter"][0], "0x20B010DE");
     }
 
     #[test]

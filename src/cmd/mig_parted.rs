@@ -33,7 +33,13 @@ them is a config or such a ConfigMap. Errors give the line and column in FILE, a
 a ConfigMap's embedded config.
 
 The GPU type of each entry comes from --gpu, or else from the entry's device-filter (PCI
-ids such as 0x20B010DE); an entry with neither cannot be checked.
+ids such as 0x20B010DE); an entry with neither cannot be checked (the reason says which
+catalog GPUs have its profiles). With --gpu, an entry without device-filter none of whose
+profiles exists on that GPU, while another catalog GPU has them all (as in configs that
+list `all-1g.20gb` for 80GB GPUs beside `all-1g.5gb` for A100-40GB without filters), is
+reported as not for this GPU, like an entry whose device-filter excludes it. An entry that
+also names a profile of that GPU still fails (1g.10gb exists on A100-40GB as well as on the
+80GB GPUs); the message then says which GPUs have all its profiles.
 
 -c NAME checks one configuration, as `nvidia-mig-parted apply -c NAME` selects one.
 
@@ -169,10 +175,7 @@ fn print_checks(origin: &str, source: &ConfigSource, checks: &[EntryCheck]) {
         match &c.outcome {
             EntryOutcome::Placeable { layout } => outln!("ok    {head}: {layout}"),
             EntryOutcome::MigDisabled => outln!("ok    {head}: MIG disabled"),
-            EntryOutcome::NotForThisGpu { device_filter } => outln!(
-                "skip  {head}: device-filter {} excludes this GPU",
-                device_filter.join(",")
-            ),
+            EntryOutcome::NotForThisGpu { because } => outln!("skip  {head}: {because}"),
             EntryOutcome::Unplaceable { violations } => {
                 outln!("FAIL  {head}: cannot be placed");
                 for v in violations {

@@ -63,18 +63,102 @@ fn gpu_option_checks_every_entry_against_one_gpu() {
         "{}",
         r.stdout
     );
-    // Without --gpu and without a device-filter the GPU type is unknown: unusable, exit 2.
+    // Without --gpu and without a device-filter the GPU type is unknown: unusable, exit 2;
+    // the reason names the GPUs whose profiles the entry uses.
     let r = expect(&["mig-parted", "check", &f], 2);
+    // (Other catalog GPUs may fit too: the catalog grows.)
     assert!(
         r.stdout
-            .contains("no device-filter, so the GPU type is unknown; pass --gpu"),
+            .contains("no device-filter, so the GPU type is unknown (its profiles fit ")
+            && r.stdout.contains("h100-80gb"),
         "{}",
         r.stdout
     );
-    // A profile of another GPU: the config would fail at apply time.
+    // Mixing a profile of this GPU with one it lacks: the config would fail at apply time.
+    let text = text.replace("\"3g.40gb\": 2", "\"3g.20gb\": 1\n        \"3g.40gb\": 1");
+    let f = write(&d, "mixed.yaml", &text);
     let r = expect(&["mig-parted", "check", &f, "--gpu", "a100-40gb"], 1);
     assert!(
         r.stdout.contains("unknown profile '3g.40gb' for a100-40gb"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Our own config for several GPU types without device-filters, as configs for mixed
+/// clusters list an 80GB GPUs' entry beside `all-1g.5gb` for A100-40GB.
+const MULTI_GPU: &str = r#"version: v1
+mig-configs:
+  all-1g.5gb:
+    - devices: all
+      mig-enabled: true
+      mig-devices:
+        "1g.5gb": 7
+  all-1g.20gb:
+    - devices: all
+      mig-enabled: true
+      mig-devices:
+        "1g.20gb": 4
+  all-3g.40gb:
+    - devices: all
+      mig-enabled: true
+      mig-devices:
+        "3g.40gb": 2
+"#;
+
+#[test]
+fn entries_with_another_gpus_profiles_are_not_for_this_gpu() {
+    let d = tmp("mp-other-gpu");
+    let f = write(&d, "multi.yaml", MULTI_GPU);
+    let r = expect(&["mig-parted", "check", &f, "--gpu", "a100-40gb"], 0);
+    assert!(
+        r.stdout.contains(
+            "ok    all-1g.5gb[0] devices=all on a100-40gb: 1g.5gb@0,1g.5gb@1,1g.5gb@2,1g.5gb@3,1g.5gb@4,1g.5gb@5,1g.5gb@6"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "skip  all-1g.20gb[0] devices=all on a100-40gb: not for this GPU: no device-filter, and its profiles (1g.20gb) are those of "
+        ) && r.stdout.contains("h100-80gb"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("3 entries checked, 0 would fail at apply time, 0 could not be checked, 2 for other GPUs"),
+        "{}",
+        r.stdout
+    );
+    let r = expect(
+        &["mig-parted", "check", &f, "--gpu", "a100-40gb", "--json"],
+        0,
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    let e = &v["entries"][2]["outcome"];
+    assert_eq!(
+        (&e["status"], &e["by"], &e["profiles"][0]),
+        (
+            &serde_json::json!("not-for-this-gpu"),
+            &serde_json::json!("profile-names"),
+            &serde_json::json!("3g.40gb")
+        ),
+        "{e}"
+    );
+    assert!(
+        e["fits"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("h100-80gb")),
+        "{e}"
+    );
+    // On an 80GB GPU the 1g.5gb entry is the one for another GPU.
+    let r = expect(&["mig-parted", "check", &f, "--gpu", "h100-80gb"], 0);
+    assert!(
+        r.stdout
+            .contains("skip  all-1g.5gb[0] devices=all on h100-80gb: not for this GPU"),
         "{}",
         r.stdout
     );
