@@ -425,7 +425,17 @@ fn export_writes_a_config_that_checks_clean() {
         0,
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("  serving:\n    # h100-80gb: 7g.80gb@0\n    - device-filter: [\"0x233010DE\"]\n      devices: [0]\n"), "{text}");
+    // The filter lists every PCI id the catalog has for the GPU type (H100 SXM5 first).
+    assert!(
+        text.contains(
+            "  serving:\n    # h100-80gb: 7g.80gb@0\n    - device-filter: [\"0x233010DE\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("]\n      devices: [0]\n      mig-enabled: true\n"),
+        "{text}"
+    );
     assert!(text.contains("      devices: [1]\n      mig-enabled: true\n      mig-devices:\n        \"3g.40gb\": 2\n"), "{text}");
     let r = expect(&["mig-parted", "check", &out], 0);
     assert!(
