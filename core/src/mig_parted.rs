@@ -3,7 +3,12 @@
 //! A mig-parted config names profile *counts* per device entry and checks nothing about
 //! geometry before `apply`, which wipes the GPU and tries creation orders until one works.
 //! [`check_config`] answers the question users ask before applying: can each entry's
-//! counts be placed on its GPU type, and where.
+//! counts be placed on its GPU type, and where. [`MigPartedFile::parse`] reads a config as
+//! people have it: a config file, or a Kubernetes ConfigMap holding one (also as one
+//! document of a multi-document YAML file).
+
+mod position;
+mod source;
 
 use std::fmt;
 use std::fmt::Write as _;
@@ -15,6 +20,8 @@ use thiserror::Error;
 use crate::catalog::{Catalog, GpuType};
 use crate::layout::{Driver, Layout, ProfileCounts, Violation, size_order};
 use crate::placement::place;
+
+pub use source::{CONFIG_MAP_KEY, ConfigForm, ConfigSource};
 
 /// A parsed mig-parted config file (`version: v1`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -116,7 +123,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
                 let mut out: Vec<(String, V)> = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, V>()? {
                     if out.iter().any(|(have, _)| *have == k) {
-                        return Err(de::Error::custom(format!("key '{k}' appears twice")));
+                        return Err(de::Error::custom(format!("key '{k}'{REPEATED}")));
                     }
                     out.push((k, v));
                 }
@@ -127,20 +134,42 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
     }
 }
 
+/// The end of the error of a repeated key; [`repeated_key`] reads the key back to find its
+/// second occurrence in the text (serde_yaml_ng places the error at the mapping's start).
+const REPEATED: &str = " appears twice";
+
+/// The key of a repeated-key error: ours, or serde's `duplicate field` of a struct.
+fn repeated_key(message: &str) -> Option<String> {
+    if let Some(end) = message.find(&format!("'{REPEATED}")) {
+        let start = message[..end].rfind("key '")? + "key '".len();
+        return Some(message[start..end].to_string());
+    }
+    let start = message.find("duplicate field `")? + "duplicate field `".len();
+    let end = start + message[start..].find('`')?;
+    Some(message[start..end].to_string())
+}
+
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
+    // A visitor rather than an untagged enum: an untagged enum buffers the value, and its
+    // error loses the value's position.
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a PCI id string such as \"0x20B010DE\" or a list of them")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut ids = Vec::new();
+            while let Some(id) = seq.next_element::<String>()? {
+                ids.push(id);
+            }
+            Ok(ids)
+        }
     }
-    match OneOrMany::deserialize(d) {
-        Ok(OneOrMany::One(s)) => Ok(vec![s]),
-        Ok(OneOrMany::Many(v)) => Ok(v),
-        Err(_) => Err(de::Error::custom(
-            "device-filter must be a PCI id string or a list of them",
-        )),
-    }
+    d.deserialize_any(V)
 }
 
 /// A config file that cannot be read.
@@ -149,35 +178,77 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 pub struct MigPartedError {
     /// File name or other description of the source.
     pub origin: String,
-    /// What is wrong, with line and column where the parser gives them.
+    /// What is wrong, ending with its position (`at line L column C`).
     pub message: String,
+    /// 1-based line of the problem in the file (also inside a ConfigMap's embedded config).
+    pub line: usize,
+    /// 1-based column of the problem in the file.
+    pub column: usize,
+}
+
+/// A config and where in its file it was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigPartedFile {
+    /// The config.
+    pub config: MigPartedConfig,
+    /// Where it was found: the file itself, or a ConfigMap's data key.
+    pub source: ConfigSource,
+}
+
+impl MigPartedFile {
+    /// Parses a file's YAML text: a mig-parted config (`version: v1`), a Kubernetes
+    /// ConfigMap holding one under `data."config.yaml"` (or under its one other data key
+    /// that holds a config), or a multi-document file with exactly one of those. Every
+    /// error carries the line and column in this text. `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<MigPartedFile, MigPartedError> {
+        match source::read(text) {
+            Ok((config, source)) => Ok(MigPartedFile { config, source }),
+            Err(e) => Err(MigPartedError {
+                origin: origin.to_string(),
+                message: e.message,
+                line: e.line,
+                column: e.column,
+            }),
+        }
+    }
 }
 
 impl MigPartedConfig {
-    /// Parses a config's YAML text. `origin` names the source in errors.
+    /// Parses a config's YAML text as [`MigPartedFile::parse`] does (ConfigMaps included),
+    /// keeping the config only.
     pub fn parse(text: &str, origin: &str) -> Result<MigPartedConfig, MigPartedError> {
-        let err = |message: String| MigPartedError {
-            origin: origin.to_string(),
-            message,
-        };
-        if text.trim().is_empty() {
-            return Err(err(
-                "the file is empty; a mig-parted config starts with `version: v1`".into(),
-            ));
-        }
-        let config: MigPartedConfig =
-            serde_yaml_ng::from_str(text).map_err(|e| err(e.to_string()))?;
-        if config.version != "v1" {
-            return Err(err(format!(
-                "version: '{}' is not supported; expected v1",
-                config.version
-            )));
-        }
-        if config.mig_configs.0.is_empty() {
-            return Err(err("mig-configs: no configurations".into()));
-        }
-        Ok(config)
+        MigPartedFile::parse(text, origin).map(|f| f.config)
     }
+
+    /// The configurations' names, in file order.
+    pub fn names(&self) -> Vec<&str> {
+        self.mig_configs.0.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The config with only the configuration `name`, as `nvidia-mig-parted apply -c NAME`
+    /// selects one.
+    pub fn only(&self, name: &str) -> Result<MigPartedConfig, UnknownConfig> {
+        match self.mig_configs.0.iter().find(|(n, _)| n == name) {
+            Some(one) => Ok(MigPartedConfig {
+                version: self.version.clone(),
+                mig_configs: OrderedMap(vec![one.clone()]),
+            }),
+            None => Err(UnknownConfig {
+                name: name.to_string(),
+                available: self.names().into_iter().map(str::to_string).collect(),
+            }),
+        }
+    }
+}
+
+/// A configuration name the file does not have.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("no configuration '{name}'; the file has {}", available.join(", "))]
+pub struct UnknownConfig {
+    /// The name asked for.
+    pub name: String,
+    /// The file's configuration names, in file order.
+    pub available: Vec<String>,
 }
 
 /// The GPU a device entry was checked against, and the answer.
@@ -216,10 +287,11 @@ pub enum EntryOutcome {
         /// The lookup error, listing the GPU's profiles.
         message: String,
     },
-    /// `--gpu` was given and the entry's device-filter excludes it.
+    /// `--gpu` was given and the entry is for other GPU types.
     NotForThisGpu {
-        /// The entry's filter.
-        device_filter: Vec<String>,
+        /// How the entry says so.
+        #[serde(flatten)]
+        because: Exclusion,
     },
     /// The entry cannot be checked: no GPU type is known for it, or it uses a form migsched
     /// does not model.
@@ -227,6 +299,45 @@ pub enum EntryOutcome {
         /// Why.
         reason: String,
     },
+}
+
+/// Why a device entry is for other GPU types than the one given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum Exclusion {
+    /// The entry's device-filter does not name the GPU.
+    DeviceFilter {
+        /// The entry's filter.
+        device_filter: Vec<String>,
+    },
+    /// The entry has no device-filter, none of its profile names exists on the GPU, and
+    /// other catalog GPUs have all of them. Configs meant for several GPU types list such
+    /// entries side by side without filters (`all-1g.20gb` for A100-80GB and H100 beside
+    /// `all-1g.5gb` for A100-40GB); mig-parted applies only the one selected for the node.
+    ProfileNames {
+        /// The entry's profile names, in file order.
+        profiles: Vec<String>,
+        /// The catalog GPUs that have every one of them.
+        fits: Vec<String>,
+    },
+}
+
+impl fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exclusion::DeviceFilter { device_filter } => write!(
+                f,
+                "device-filter {} excludes this GPU",
+                device_filter.join(",")
+            ),
+            Exclusion::ProfileNames { profiles, fits } => write!(
+                f,
+                "not for this GPU: no device-filter, and its profiles ({}) are those of {}",
+                profiles.join(", "),
+                fits.join(", ")
+            ),
+        }
+    }
 }
 
 impl EntryOutcome {
@@ -314,12 +425,14 @@ pub fn check_config(
                             .flatten()
                             .any(|id| g.pci_device_ids().contains(id));
                     if !applies {
-                        push(
-                            Some(g),
-                            EntryOutcome::NotForThisGpu {
-                                device_filter: entry.device_filter.clone(),
-                            },
-                        );
+                        let because = Exclusion::DeviceFilter {
+                            device_filter: entry.device_filter.clone(),
+                        };
+                        push(Some(g), EntryOutcome::NotForThisGpu { because });
+                        continue;
+                    }
+                    if let Some(because) = profiles_of_other_gpus(catalog, g, entry) {
+                        push(Some(g), EntryOutcome::NotForThisGpu { because });
                         continue;
                     }
                     vec![g]
@@ -335,7 +448,10 @@ pub fn check_config(
                     }
                     if found.is_empty() {
                         let reason = if entry.device_filter.is_empty() {
-                            "no device-filter, so the GPU type is unknown; pass --gpu".to_string()
+                            format!(
+                                "no device-filter, so the GPU type is unknown{}; pass --gpu",
+                                fitting_gpus_note(catalog, entry)
+                            )
                         } else {
                             format!(
                                 "device-filter {} matches no catalog GPU; pass --gpu",
@@ -349,11 +465,94 @@ pub fn check_config(
                 }
             };
             for g in targets {
-                push(Some(g), check_entry(g, entry, driver));
+                let mut outcome = check_entry(g, entry, driver);
+                if let EntryOutcome::UnknownProfile { message } = &mut outcome {
+                    message.push_str(&meant_for_note(catalog, entry));
+                }
+                push(Some(g), outcome);
             }
         }
     }
     out
+}
+
+/// The catalog GPUs that have every profile the entry names; none when it names none.
+fn gpus_with_profiles<'c>(catalog: &'c Catalog, entry: &DeviceEntry) -> Vec<&'c GpuType> {
+    let names = &entry.mig_devices.0;
+    if names.is_empty() {
+        return Vec::new();
+    }
+    catalog
+        .gpus()
+        .iter()
+        .filter(|g| names.iter().all(|(n, _)| g.profile_by_name(n).is_ok()))
+        .map(|g| &**g)
+        .collect()
+}
+
+/// An entry without device-filter none of whose profile names exists on `gpu`, while some
+/// catalog GPU has them all: it is meant for that GPU, not a failure on this one. An entry
+/// mixing this GPU's names with unknown ones is still checked (and fails).
+fn profiles_of_other_gpus(
+    catalog: &Catalog,
+    gpu: &GpuType,
+    entry: &DeviceEntry,
+) -> Option<Exclusion> {
+    if !entry.device_filter.is_empty()
+        || entry
+            .mig_devices
+            .0
+            .iter()
+            .any(|(n, _)| gpu.profile_by_name(n).is_ok())
+    {
+        return None;
+    }
+    let fits: Vec<String> = gpus_with_profiles(catalog, entry)
+        .iter()
+        .map(|g| g.id().to_string())
+        .collect();
+    (!fits.is_empty()).then(|| Exclusion::ProfileNames {
+        profiles: entry.mig_devices.0.iter().map(|(n, _)| n.clone()).collect(),
+        fits,
+    })
+}
+
+/// ` (its profiles fit a100-80gb, h100-80gb)` for an entry that cannot be checked for want
+/// of a GPU type, or nothing when it names no profile.
+fn fitting_gpus_note(catalog: &Catalog, entry: &DeviceEntry) -> String {
+    if entry.mig_devices.0.is_empty() {
+        return String::new();
+    }
+    let fits: Vec<&str> = gpus_with_profiles(catalog, entry)
+        .iter()
+        .map(|g| g.id())
+        .collect();
+    if fits.is_empty() {
+        " (no catalog GPU has all of its profiles)".to_string()
+    } else {
+        format!(" (its profiles fit {})", fits.join(", "))
+    }
+}
+
+/// For an entry without device-filter that names a profile its GPU lacks, while other
+/// catalog GPUs have all its profiles (`1g.10gb` exists on A100-40GB and on the 80GB GPUs,
+/// `2g.20gb` only on the latter): a hint that it may be meant for those.
+fn meant_for_note(catalog: &Catalog, entry: &DeviceEntry) -> String {
+    if !entry.device_filter.is_empty() {
+        return String::new();
+    }
+    let fits: Vec<&str> = gpus_with_profiles(catalog, entry)
+        .iter()
+        .map(|g| g.id())
+        .collect();
+    if fits.is_empty() {
+        return String::new();
+    }
+    format!(
+        " (all of the entry's profiles exist on {}: without a device-filter, mig-parted \
+         applies it to this GPU too)",
+        fits.join(", ")
+    )
 }
 
 fn check_entry(gpu: &std::sync::Arc<GpuType>, entry: &DeviceEntry, driver: Driver) -> EntryOutcome {
@@ -571,33 +770,498 @@ mig-configs:
         assert!(checks[0].outcome.is_unchecked());
     }
 
+    /// (line, column) of the first occurrence of `needle` in `text`.
+    fn at(text: &str, needle: &str) -> (usize, usize) {
+        let (i, l) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not in {text}"));
+        (i + 1, l.find(needle).unwrap() + 1)
+    }
+
+    fn error(text: &str) -> MigPartedError {
+        MigPartedFile::parse(text, "f.yaml").unwrap_err()
+    }
+
+    /// Every error path of the parser, with the position it must name.
     #[test]
-    fn malformed_files_give_located_errors() {
-        let e = MigPartedConfig::parse("", "e.yaml").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "e.yaml: the file is empty; a mig-parted config starts with `version: v1`"
+    fn every_error_names_line_and_column() {
+        const ENTRY: &str = "version: v1\nmig-configs:\n  a:\n    - devices: all\n";
+        let cases: &[(&str, (usize, usize), &str)] = &[
+            ("", (1, 1), "the file is empty"),
+            ("# only a comment\n\n", (1, 1), "the file is empty"),
+            // YAML syntax
+            (
+                "version: v1\nmig-configs: [\n",
+                (3, 1),
+                "did not find expected node content",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: all\n     mig-enabled: true\n",
+                (5, 6),
+                "while parsing a block collection at line 4 column 5",
+            ),
+            (
+                "--- {a: 1}\n",
+                (1, 5),
+                "content on the `---` line is not supported",
+            ),
+            // the document's shape
+            (
+                "hello",
+                (1, 1),
+                "invalid type: string \"hello\", expected struct MigPartedConfig",
+            ),
+            ("- a\n", (1, 1), "invalid type: sequence"),
+            ("mig-configs: {a: []}\n", (1, 1), "missing field `version`"),
+            ("version: v1\n", (1, 1), "missing field `mig-configs`"),
+            (
+                "version: v1\nversion: v1\nmig-configs: {a: []}\n",
+                (2, 1),
+                "duplicate field `version`",
+            ),
+            (
+                "version: v1\nmig-configs: {a: []}\nextra: 1\n",
+                (3, 1),
+                "unknown field `extra`",
+            ),
+            // version and mig-configs
+            (
+                "version: v2\nmig-configs: {a: []}\n",
+                (1, 10),
+                "version: 'v2' is not supported; expected v1",
+            ),
+            (
+                "version: 1\nmig-configs: {a: []}\n",
+                (1, 10),
+                "version: '1' is not supported",
+            ),
+            (
+                "version: v1\nmig-configs:\n",
+                (2, 1),
+                "mig-configs: no configurations",
+            ),
+            (
+                "version: v1\nmig-configs: {}\n",
+                (2, 14),
+                "mig-configs: no configurations",
+            ),
+            (
+                "version: v1\nmig-configs: 5\n",
+                (2, 14),
+                "mig-configs: invalid type: integer `5`, expected a mapping",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a: []\n  b: []\n  a: []\n",
+                (5, 3),
+                "mig-configs: key 'a' appears twice",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a: 5\n",
+                (3, 6),
+                "mig-configs.a: invalid type: integer `5`, expected a sequence",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - 5\n",
+                (4, 7),
+                "expected struct DeviceEntry",
+            ),
+            // device entries
+            (
+                "version: v1\nmig-configs:\n  a:\n    - mig-enabled: true\n",
+                (4, 7),
+                "mig-configs.a[0]: missing field `devices`",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enable: true\n",
+                (5, 7),
+                "mig-configs.a[0]: unknown field `mig-enable`",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: yes\n",
+                (5, 20),
+                "mig-configs.a[0].mig-enabled: invalid type: string \"yes\", expected a boolean",
+            ),
+            // devices
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: some\n      mig-enabled: true\n",
+                (4, 16),
+                "mig-configs.a[0].devices: invalid value: string \"some\", expected `all` or a list",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: [0, -1]\n      mig-enabled: true\n",
+                (4, 20),
+                "mig-configs.a[0].devices[1]: invalid type: integer `-1`, expected u32",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: 1.5\n      mig-enabled: true\n",
+                (4, 16),
+                "invalid type: floating point `1.5`",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: 99999999999\n      mig-enabled: true\n",
+                (4, 16),
+                "device index too large",
+            ),
+            // device-filter
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: all\n      device-filter: 5\n      mig-enabled: true\n",
+                (5, 22),
+                "mig-configs.a[0].device-filter: invalid type: integer `5`, expected a PCI id",
+            ),
+            (
+                "version: v1\nmig-configs:\n  a:\n    - devices: all\n      device-filter: [\"0x20B010DE\", {}]\n      mig-enabled: true\n",
+                (5, 37),
+                "device-filter[1]: invalid type: map, expected a string",
+            ),
+        ];
+        for &(text, (line, column), msg) in cases {
+            let e = error(text);
+            assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+            assert!(e.message.contains(msg), "{text:?}: {e}");
+            assert!(
+                e.message.contains(&format!("line {line} column {column}")),
+                "{text:?}: {e}"
+            );
+        }
+        // Counts, each in a mig-devices entry.
+        for (count, msg) in [
+            ("-1", "invalid type: integer `-1`, expected u32"),
+            ("two", "invalid type: string \"two\", expected u32"),
+            ("4294967296", "expected u32"),
+        ] {
+            let text = format!(
+                "{ENTRY}      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": {count}\n"
+            );
+            let e = error(&text);
+            assert_eq!((e.line, e.column), (7, 19), "{e}");
+            assert!(
+                e.message
+                    .starts_with("mig-configs.a[0].mig-devices.1g.5gb: ")
+                    && e.message.contains(msg),
+                "{e}"
+            );
+        }
+        let text = format!(
+            "{ENTRY}      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": 1\n        \"2g.10gb\": 1\n        \"1g.5gb\": 2\n"
         );
-        let e = MigPartedConfig::parse(
-            "version: v1\nmig-configs:\n  a:\n    - devices: some\n      mig-enabled: true\n",
-            "b.yaml",
-        )
-        .unwrap_err();
+        let e = error(&text);
+        assert_eq!((e.line, e.column), (9, 9), "{e}");
+        assert!(e.message.contains("key '1g.5gb' appears twice"), "{e}");
+        assert_eq!(
+            error("version: v2\nmig-configs: {a: []}\n").to_string(),
+            "f.yaml: version: 'v2' is not supported; expected v1 at line 1 column 10"
+        );
+    }
+
+    /// Shaped like the GPU Operator's ConfigMap (our own small config, not NVIDIA's).
+    const CONFIG_MAP: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: custom-mig-config
+  namespace: gpu-operator
+data:
+  config.yaml: |
+    version: v1
+    mig-configs:
+      all-disabled:
+        - devices: all
+          mig-enabled: false
+
+      all-3g.40gb:
+        - devices: all
+          mig-enabled: true
+          mig-devices:
+            "3g.40gb": 2
+"#;
+
+    #[test]
+    fn a_config_map_holds_the_config_in_data_config_yaml() {
+        let f = MigPartedFile::parse(CONFIG_MAP, "cm.yaml").unwrap();
+        assert_eq!(f.config.names(), ["all-disabled", "all-3g.40gb"]);
+        assert_eq!(
+            f.source,
+            ConfigSource {
+                document: 1,
+                documents: 1,
+                line: 1,
+                form: ConfigForm::ConfigMap {
+                    name: Some("custom-mig-config".into()),
+                    key: "config.yaml".into(),
+                    key_line: 7,
+                },
+            }
+        );
+        assert_eq!(
+            f.source.to_string(),
+            "ConfigMap 'custom-mig-config', data.\"config.yaml\" at line 7"
+        );
+        // The plain parser reads it too (so `plan import mig-parted` does).
+        assert_eq!(
+            MigPartedConfig::parse(CONFIG_MAP, "cm.yaml").unwrap(),
+            f.config
+        );
+        let plain = MigPartedFile::parse(CONFIG, "c.yaml").unwrap();
+        assert_eq!(plain.source.form, ConfigForm::Config);
+    }
+
+    #[test]
+    fn errors_inside_a_config_map_name_the_outer_line_and_column() {
+        // A bad value: the inner line 8 is the file's line 15; columns shift by 4.
+        let text = CONFIG_MAP.replace(
+            "- devices: all\n          mig-enabled: true",
+            "- devices: some\n          mig-enabled: true",
+        );
+        let e = error(&text);
+        assert_eq!((e.line, e.column), at(&text, "some"), "{e}");
+        assert_eq!((e.line, e.column), (15, 20), "{e}");
         assert!(
-            e.to_string()
-                .starts_with("b.yaml: mig-configs.a[0].devices: invalid value"),
+            e.message
+                .starts_with("mig-configs.all-3g.40gb[0].devices: invalid value"),
             "{e}"
         );
-        assert!(e.to_string().contains("line 4"), "{e}");
-        let e =
-            MigPartedConfig::parse("version: v2\nmig-configs: {a: []}\n", "v.yaml").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "v.yaml: version: 'v2' is not supported; expected v1"
+        assert!(e.message.ends_with("at line 15 column 20"), "{e}");
+        // A syntax error: both positions libyaml names are mapped.
+        let text = CONFIG_MAP.replace("\"3g.40gb\": 2", "\"3g.40gb: 2");
+        let e = error(&text);
+        assert!(
+            e.message
+                .contains("while scanning a quoted scalar at line 18 column 13"),
+            "{e}"
         );
-        let e = MigPartedConfig::parse("version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n      mig-device: {}\n", "t.yaml").unwrap_err();
-        assert!(e.to_string().contains("unknown field `mig-device`"), "{e}");
-        assert!(MigPartedConfig::parse("{{{", "y.yaml").is_err());
+        // Checks made after deserializing: version, an unknown key, a repeated key.
+        let text = CONFIG_MAP.replace("version: v1", "version: v2");
+        let e = error(&text);
+        assert_eq!((e.line, e.column), (8, 14), "{e}");
+        let text = CONFIG_MAP.replace("\"3g.40gb\": 2", "\"3g.40gb\": 2\n        extra: 1");
+        let e = error(&text);
+        assert_eq!((e.line, e.column), at(&text, "extra"), "{e}");
+        let text = CONFIG_MAP.replace(
+            "\"3g.40gb\": 2",
+            "\"3g.40gb\": 1\n            \"3g.40gb\": 1",
+        );
+        let e = error(&text);
+        assert_eq!((e.line, e.column), (19, 13), "{e}");
+        assert!(e.message.contains("key '3g.40gb' appears twice"), "{e}");
+        // Explicit indentation and chomping indicators, and a document after `---`.
+        let text = format!(
+            "---\n{}",
+            CONFIG_MAP
+                .replace("config.yaml: |", "config.yaml: |2-")
+                .replace(
+                    "devices: all\n          mig-enabled: true",
+                    "devices: some\n          mig-enabled: true"
+                )
+        );
+        let e = error(&text);
+        assert_eq!((e.line, e.column), at(&text, "some"), "{e}");
+    }
+
+    #[test]
+    fn a_config_map_string_in_another_style_names_the_key() {
+        let text = "kind: ConfigMap\nmetadata: {name: m}\ndata:\n  config.yaml: \"version: v1\\nmig-configs:\\n  a: 5\\n\"\n";
+        let e = error(text);
+        assert_eq!((e.line, e.column), (4, 3), "{e}");
+        assert!(
+            e.message.ends_with(
+                "at line 4 column 3 (line 3 column 6 of the string data.\"config.yaml\")"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_map_data_keys() {
+        let cm = |data: &str| {
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\ndata:\n{data}")
+        };
+        let cfg = "|\n    version: v1\n    mig-configs:\n      a:\n        - devices: all\n          mig-enabled: false\n";
+        // One other key holding a config is read, and named.
+        let text = cm(&format!("  README: hello\n  mig.yaml: {cfg}"));
+        let f = MigPartedFile::parse(&text, "cm.yaml").unwrap();
+        assert_eq!(
+            f.source.to_string(),
+            "ConfigMap 'm', data.\"mig.yaml\" at line 7"
+        );
+        // Several: an error listing them, at `data`.
+        let text = cm(&format!("  a.yaml: {cfg}  b.yaml: {cfg}"));
+        let e = error(&text);
+        assert_eq!((e.line, e.column), (5, 1), "{e}");
+        assert!(
+            e.message
+                .contains("several data keys hold a mig-parted config (a.yaml, b.yaml)"),
+            "{e}"
+        );
+        // None.
+        let e = error(&cm("  README: hello\n"));
+        assert!(
+            e.message
+                .contains("none of its data keys (README) holds a mig-parted config"),
+            "{e}"
+        );
+        assert_eq!((e.line, e.column), (5, 1), "{e}");
+        // No data; a value that is not a string; an empty string.
+        let e = error("kind: ConfigMap\nmetadata: {name: m}\n");
+        assert!(
+            e.message.starts_with("ConfigMap 'm' has no data;") && e.line == 1,
+            "{e}"
+        );
+        let e = error(&cm("  config.yaml:\n    version: v1\n"));
+        assert_eq!((e.line, e.column), (6, 3), "{e}");
+        assert!(
+            e.message.contains("data.\"config.yaml\" must be a string"),
+            "{e}"
+        );
+        let e = error(&cm("  config.yaml: \"\"\n"));
+        assert!(
+            e.message.contains("data.\"config.yaml\" is empty")
+                && e.message.ends_with("at line 6 column 3"),
+            "{e}"
+        );
+        // Another Kubernetes resource.
+        let e = error("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n");
+        assert_eq!(
+            e.message,
+            "this is a Kubernetes Deployment 'd', not a mig-parted config or a ConfigMap \
+             holding one under data.\"config.yaml\" at line 2 column 1"
+        );
+    }
+
+    #[test]
+    fn multi_document_files_hold_one_config() {
+        let other = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gpu-operator\n";
+        let text = format!("{other}---\n{CONFIG_MAP}---\n{other}");
+        let f = MigPartedFile::parse(&text, "all.yaml").unwrap();
+        assert_eq!(
+            (f.source.document, f.source.documents, f.source.line),
+            (2, 3, 6)
+        );
+        assert_eq!(
+            f.source.to_string(),
+            "ConfigMap 'custom-mig-config', data.\"config.yaml\" at line 12 (YAML document 2 of 3, line 6)"
+        );
+        // Positions inside the embedded config count the lines before its document.
+        let bad = text.replace("version: v1", "version: v3");
+        let e = error(&bad);
+        assert_eq!((e.line, e.column), at(&bad, "v3"), "{e}");
+        // None, or two.
+        let e = error(&format!("{other}---\n{other}"));
+        assert!(
+            e.message.starts_with(
+                "none of the 2 YAML documents is a mig-parted config or a ConfigMap holding one \
+                 (a Kubernetes Namespace 'gpu-operator' at line 1; a Kubernetes Namespace"
+            ),
+            "{e}"
+        );
+        let e = error(&format!("{CONFIG_MAP}---\n{CONFIG_MAP}"));
+        assert!(e.message.contains("2 YAML documents hold a mig-parted config (ConfigMap 'custom-mig-config' at line 1; ConfigMap 'custom-mig-config' at line 20)"), "{e}");
+        assert_eq!(e.line, 20, "{e}");
+        // A syntax error in any document stops the read, at its position in the file.
+        let e = error(&format!("{CONFIG_MAP}---\nkind: [\n"));
+        assert_eq!(e.line, 21, "{e}");
+    }
+
+    #[test]
+    fn only_keeps_one_configuration() {
+        let cfg = MigPartedConfig::parse(CONFIG, "c.yaml").unwrap();
+        assert_eq!(cfg.names(), ["all-disabled", "all-balanced", "custom"]);
+        assert_eq!(cfg.only("custom").unwrap().names(), ["custom"]);
+        assert_eq!(
+            cfg.only("nope").unwrap_err().to_string(),
+            "no configuration 'nope'; the file has all-disabled, all-balanced, custom"
+        );
+    }
+
+    #[test]
+    fn profiles_of_another_gpu_are_not_for_this_gpu() {
+        let text = "version: v1\nmig-configs:\n  all-1g.5gb:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": 7\n  all-1g.20gb:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.20gb\": 4\n  mixed:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.5gb\": 1\n        \"1g.20gb\": 1\n  nowhere:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"9g.99gb\": 1\n";
+        let cfg = MigPartedConfig::parse(text, "c.yaml").unwrap();
+        let cat = Catalog::builtin();
+        let g = cat.gpu("a100-40gb").unwrap();
+        let checks = check_config(cat, &cfg, Some(g), Driver::default());
+        assert_eq!(
+            statuses(&checks),
+            [
+                "all-1g.5gb#0 a100-40gb placeable",
+                "all-1g.20gb#0 a100-40gb not-for-this-gpu",
+                "mixed#0 a100-40gb unknown-profile",
+                "nowhere#0 a100-40gb unknown-profile",
+            ]
+        );
+        let EntryOutcome::NotForThisGpu { because } = &checks[1].outcome else {
+            panic!("{checks:?}")
+        };
+        let Exclusion::ProfileNames { profiles, fits } = because else {
+            panic!("{because:?}")
+        };
+        assert_eq!(profiles, &["1g.20gb"]);
+        assert!(
+            fits.iter().any(|g| g == "a100-80gb") && fits.iter().any(|g| g == "h100-80gb"),
+            "{fits:?}"
+        );
+        assert!(!checks[1].outcome.is_failure() && !checks[1].outcome.is_unchecked());
+        let json = serde_json::to_value(&checks[1].outcome).unwrap();
+        assert_eq!(
+            (json["status"].as_str(), json["by"].as_str()),
+            (Some("not-for-this-gpu"), Some("profile-names"))
+        );
+        assert_eq!(json["profiles"][0], "1g.20gb");
+        assert!(
+            because.to_string().starts_with(
+                "not for this GPU: no device-filter, and its profiles (1g.20gb) are those of "
+            ),
+            "{because}"
+        );
+        // Without --gpu the entries stay unchecked; the reason names the GPUs that fit.
+        let checks = check_config(cat, &cfg, None, Driver::default());
+        let EntryOutcome::Unchecked { reason } = &checks[1].outcome else {
+            panic!("{checks:?}")
+        };
+        assert!(
+            reason.starts_with("no device-filter, so the GPU type is unknown (its profiles fit "),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("a100-80gb") && reason.ends_with("); pass --gpu"),
+            "{reason}"
+        );
+        // A name of this GPU beside names it lacks is a failure; when other GPUs have all
+        // of them, with a hint.
+        let g = cat.gpu("a100-40gb").unwrap();
+        let eighty = MigPartedConfig::parse(
+            "version: v1\nmig-configs:\n  b:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.10gb\": 2\n        \"2g.20gb\": 1\n",
+            "c.yaml",
+        )
+        .unwrap();
+        let hinted = check_config(cat, &eighty, Some(g), Driver::default());
+        let EntryOutcome::UnknownProfile { message } = &hinted[0].outcome else {
+            panic!("{hinted:?}")
+        };
+        assert!(
+            message.starts_with("unknown profile '2g.20gb' for a100-40gb")
+                && message.contains("(all of the entry's profiles exist on ")
+                && message.contains("h100-80gb"),
+            "{message}"
+        );
+        let EntryOutcome::Unchecked { reason } = &checks[3].outcome else {
+            panic!("{checks:?}")
+        };
+        assert!(
+            reason.contains("(no catalog GPU has all of its profiles)"),
+            "{reason}"
+        );
+        // A filter that excludes the GPU keeps its JSON shape.
+        let g = cat.gpu("a100-80gb").unwrap();
+        let checks = check_config(
+            cat,
+            &MigPartedConfig::parse(CONFIG, "c.yaml").unwrap(),
+            Some(g),
+            Driver::default(),
+        );
+        let json = serde_json::to_value(&checks[1].outcome).unwrap();
+        assert_eq!(json["by"], "device-filter");
+        assert_eq!(json["device_filter"][0], "0x20B010DE");
     }
 
     #[test]

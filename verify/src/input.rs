@@ -39,7 +39,8 @@ pub enum LayoutFile {
 }
 
 /// Reads a layout file, telling the form from the text: a JSON object is a plan, YAML with
-/// `version:` or `mig-configs:` a mig-parted config, anything else layouts in text form.
+/// `version:`, `mig-configs:` or `kind:` a mig-parted config (or a Kubernetes ConfigMap
+/// holding one), anything else layouts in text form.
 pub fn read_layout_file(text: &str, origin: &str) -> Result<LayoutFile, InputError> {
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
@@ -53,7 +54,9 @@ pub fn read_layout_file(text: &str, origin: &str) -> Result<LayoutFile, InputErr
     }
     let yaml = text.lines().any(|l| {
         let l = l.trim_start();
-        l.starts_with("version:") || l.starts_with("mig-configs:")
+        ["version:", "mig-configs:", "kind:"]
+            .iter()
+            .any(|key| l.starts_with(key))
     });
     if yaml {
         return MigPartedConfig::parse(text, origin)
@@ -123,6 +126,12 @@ mod tests {
         let y = "version: v1\nmig-configs:\n  a:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"7g.80gb\": 1\n";
         assert!(matches!(
             read_layout_file(y, "c.yaml").unwrap(),
+            LayoutFile::MigParted(_)
+        ));
+        // A ConfigMap holding the config as a quoted string has no `version:` line of its own.
+        let cm = format!("kind: ConfigMap\ndata:\n  config.yaml: {:?}\n", y);
+        assert!(matches!(
+            read_layout_file(&cm, "cm.yaml").unwrap(),
             LayoutFile::MigParted(_)
         ));
         assert_eq!(

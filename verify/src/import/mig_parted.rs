@@ -138,27 +138,15 @@ pub fn import_mig_parted(
     origin: &str,
     options: &MigPartedImport<'_>,
 ) -> Result<Imported, InputError> {
-    let names: Vec<&str> = config
-        .mig_configs
-        .0
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let names = config.names();
+    let selected;
     let (name, entries) = match options.config {
-        Some(want) => config
-            .mig_configs
-            .0
-            .iter()
-            .find(|(n, _)| n == want)
-            .ok_or_else(|| {
-                InputError::new(
-                    origin,
-                    format!(
-                        "no configuration '{want}'; the file has {}",
-                        names.join(", ")
-                    ),
-                )
-            })?,
+        Some(want) => {
+            selected = config
+                .only(want)
+                .map_err(|e| InputError::new(origin, e.to_string()))?;
+            &selected.mig_configs.0[0]
+        }
         None if config.mig_configs.0.len() == 1 => &config.mig_configs.0[0],
         None => {
             return Err(InputError::new(
