@@ -197,10 +197,11 @@ fn compare_gpu(catalog: &Catalog, gpu: &GpuState, driver: Driver) -> GpuComparis
                 line: 0,
             })
             .collect();
-        // Driver-dependent memory and older names are not findings about the catalog.
+        // Driver-dependent memory and older names are not findings about the catalog; a
+        // profile newer than the driver is (the lab may want a newer driver).
         let options = DiffOptions::default();
         for d in diff_catalog(ty, &lgip, &lgipp, &options) {
-            if d.class == DiffClass::Mismatch {
+            if matches!(d.class, DiffClass::Mismatch | DiffClass::NewerProfile) {
                 find(&d.profile, d.field, d.catalog, d.device);
             }
         }

@@ -7,61 +7,86 @@ fn fixture(dir: &str, file: &str) -> String {
 }
 
 #[test]
-fn shipped_fixtures_match_the_catalog() {
-    for id in [
-        "a100-40gb",
-        "a100-80gb",
-        "h100-80gb",
-        "h100-94gb",
-        "h200-141gb",
-        "a30-24gb",
+fn real_transcripts_are_recognized_and_match() {
+    // (directory, flags, GPU it must be recognized as)
+    for (dir, partial, id) in [
+        ("rtx-pro-6000-kubesimplify", false, "rtx-pro-6000"),
+        ("h100-80gb-pcie-scaleway", false, "h100-pcie-80gb"),
+        ("h100-80gb-sxm-stackhpc", false, "h100-80gb"),
+        ("b200-180gb-gpu-operator-pr1351", true, "b200-180gb"),
     ] {
-        let r = expect(
-            &[
-                "catalog",
-                "diff",
-                "--gpu",
-                id,
-                "--lgip",
-                &fixture(id, "lgip.txt"),
-                "--lgipp",
-                &fixture(id, "lgipp.txt"),
-            ],
-            0,
+        let lgip = fixture(dir, "lgip.txt");
+        let mut args = vec!["catalog", "diff", "--lgip", lgip.as_str()];
+        if partial {
+            args.push("--partial");
+        }
+        let r = expect(&args, 0);
+        assert!(
+            r.stdout.starts_with(&format!("GPU: ")) && r.stdout.contains(&format!("({id})")),
+            "{dir}: {}",
+            r.stdout
         );
         assert!(
-            r.stdout.starts_with("the catalog matches"),
-            "{id}: {}",
+            r.stdout.contains("the catalog matches"),
+            "{dir}: {}",
             r.stdout
         );
     }
+    // -lgipp alone, with the GPU named (placements alone fit every 8-slice GPU).
+    let r = expect(
+        &[
+            "catalog",
+            "diff",
+            "--gpu",
+            "h100-94gb",
+            "--lgipp",
+            &fixture("h100-94gb-colfax", "lgipp.txt"),
+        ],
+        0,
+    );
+    assert!(r.stdout.contains("(-lgipp only)"), "{}", r.stdout);
+    let r = expect(
+        &[
+            "catalog",
+            "diff",
+            "--lgipp",
+            &fixture("h100-94gb-colfax", "lgipp.txt"),
+        ],
+        2,
+    );
+    assert!(r.stderr.contains("name the GPU with --gpu"), "{}", r.stderr);
 }
 
 #[test]
-fn differences_are_listed_and_exit_1() {
+fn driver_classes_and_mismatches() {
     let dir = "a100-40gb-before-r525";
     let args = [
         "catalog",
         "diff",
-        "--gpu",
-        "a100-40gb",
         "--lgip",
         &fixture(dir, "lgip.txt"),
         "--lgipp",
         &fixture(dir, "lgipp.txt"),
     ];
-    let r = expect(&args, 1);
+    let r = expect(&args, 0);
     assert!(
-        r.stdout.contains("  0  1g.10gb  profile  present  absent"),
+        r.stdout
+            .contains("2 driver-dependent memory figures, 1 profile newer than the driver"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("1g.10gb  profile     present  absent  newer profile"),
         "{}",
         r.stdout
     );
     let mut json = args.to_vec();
     json.push("--json");
-    let v: serde_json::Value = serde_json::from_str(&expect(&json, 1).stdout).unwrap();
-    assert_eq!(v["matches"], false);
-    assert_eq!(v["differences"][0]["field"], "profile");
-    // The wrong GPU type: many differences.
+    let v: serde_json::Value = serde_json::from_str(&expect(&json, 0).stdout).unwrap();
+    assert_eq!(v["matches"], true);
+    assert_eq!(v["differences"][0]["class"], "newer-profile");
+    // With no tolerance and the wrong GPU named: mismatches, exit 1, singular wording.
     let r = expect(
         &[
             "catalog",
@@ -69,20 +94,33 @@ fn differences_are_listed_and_exit_1() {
             "--gpu",
             "h100-80gb",
             "--lgip",
-            &fixture("a100-80gb", "lgip.txt"),
-            "--lgipp",
-            &fixture("a100-80gb", "lgipp.txt"),
+            &fixture("h100-80gb-pcie-scaleway", "lgip.txt"),
         ],
         1,
     );
     assert!(r.stdout.contains("sm_count"), "{}", r.stdout);
+    let d = tmp("diff-one");
+    let one = std::fs::read_to_string(fixture("rtx-pro-6000-kubesimplify", "lgip.txt"))
+        .unwrap()
+        .replacen("95.12", "90.00", 1);
+    let f = write(&d, "one.txt", &one);
+    let r = expect(
+        &["catalog", "diff", "--lgip", &f, "--memory-tolerance", "0"],
+        1,
+    );
+    assert!(r.stdout.contains("mismatch between"), "{}", r.stdout);
+    assert!(!r.stdout.contains("mismatches between"), "{}", r.stdout);
+    expect(
+        &["catalog", "diff", "--lgip", &f, "--memory-tolerance", "-3%"],
+        2,
+    );
 }
 
 #[test]
 fn unreadable_transcripts_exit_2() {
     let d = tmp("diff-bad");
     let empty = write(&d, "empty.txt", "");
-    let lgipp = fixture("a30-24gb", "lgipp.txt");
+    let lgipp = fixture("a30-24gb-summer-lo", "lgipp.txt");
     let r = expect(
         &[
             "catalog", "diff", "--gpu", "a30-24gb", "--lgip", &empty, "--lgipp", &lgipp,
@@ -96,7 +134,7 @@ fn unreadable_transcripts_exit_2() {
         r.stderr
     );
     let junk = write(&d, "junk.txt", "No MIG-enabled devices found.\n");
-    let lgip = fixture("a30-24gb", "lgip.txt");
+    let lgip = fixture("a30-24gb-summer-lo", "lgip.txt");
     let r = expect(
         &[
             "catalog", "diff", "--gpu", "a30-24gb", "--lgip", &lgip, "--lgipp", &junk,
@@ -104,11 +142,11 @@ fn unreadable_transcripts_exit_2() {
         2,
     );
     assert!(
-        r.stderr
-            .contains("junk.txt:1: expected 'GPU <n> Profile ID <id>"),
+        r.stderr.contains("junk.txt: no placement rows found"),
         "{}",
         r.stderr
     );
+    expect(&["catalog", "diff", "--gpu", "a30-24gb"], 2);
 }
 
 #[test]

@@ -12,12 +12,15 @@ fn lists_the_catalog() {
         "h100-94gb",
         "h200-141gb",
         "a30-24gb",
+        "b200-180gb",
+        "gb200-186gb",
+        "rtx-pro-6000",
     ] {
         assert!(r.stdout.contains(id), "{id}");
     }
     let v: serde_json::Value =
         serde_json::from_str(&expect(&["gpus", "--json"], 0).stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 6);
+    assert_eq!(v.as_array().unwrap().len(), 17);
     assert_eq!(v[0]["profiles"][0]["name"], "1g.5gb");
 }
 
@@ -41,7 +44,7 @@ fn shows_one_gpu_by_id_or_printed_name() {
 
 #[test]
 fn unconfirmed_figures_are_flagged() {
-    let r = expect(&["gpus", "h200-141gb"], 0);
+    let r = expect(&["gpus", "b300-288gb"], 0);
     assert!(
         r.stdout.contains("not confirmed on hardware: sm_count"),
         "{}",
@@ -54,7 +57,9 @@ fn unknown_gpu() {
     let r = expect(&["gpus", "v100"], 2);
     assert_eq!(
         r.stderr.trim(),
-        "error: unknown GPU 'v100'; known GPUs: a100-40gb, a100-80gb, h100-80gb, h100-94gb, h200-141gb, a30-24gb"
+        "error: unknown GPU 'v100'; known GPUs: a100-40gb, a100-80gb, h100-80gb, h100-94gb, h200-141gb, \
+         a30-24gb, h100-pcie-80gb, gh200-96gb, h20-96gb, gh200-144gb, b200-180gb, gb200-186gb, \
+         b300-288gb, gb300-288gb, rtx-pro-6000, rtx-pro-5000, rtx-pro-4500"
     );
     assert!(r.stdout.is_empty());
 }

@@ -247,7 +247,7 @@ fn check_bad_input_exits_2() {
             &["--gpu", "a100-80gb", ""],
             "the layout is empty; write `empty`",
         ),
-        (&["--gpu", "b200", "7g.180gb"], "unknown GPU 'b200'"),
+        (&["--gpu", "v100", "7g.40gb"], "unknown GPU 'v100'"),
     ];
     for (args, msg) in cases {
         let mut full = vec!["check-layout"];
