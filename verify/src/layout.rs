@@ -648,8 +648,8 @@ mod tests {
         assert_eq!(
             check("a30-24gb", "1g.6gb+me@0,2g.12gb+me@2", Driver::R510OrLater),
             [
-                "2 media-extension (+me) instances (1g.6gb+me@0, 2g.12gb+me@2), but a GPU has \
-              media engines for one [media-extensions]"
+                "media engines exceeded (NVJPG: 2 needed, 1 on the GPU; OFA: 2 needed, 1 on the \
+                 GPU) by 1g.6gb+me@0, 2g.12gb+me@2 [media-extensions]"
             ]
         );
         assert_eq!(

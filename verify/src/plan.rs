@@ -998,7 +998,7 @@ mod tests {
         assert_eq!(rules(&good), []);
         let bad = plan(&[
             ("a100-80gb", "3g.40gb@0,2g.20gb@2"),
-            ("b200", "empty"),
+            ("v100", "empty"),
             ("h100-80gb", "7g.80gb"),
         ]);
         assert_eq!(

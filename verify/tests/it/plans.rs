@@ -446,7 +446,7 @@ fn gpu_rules_are_caught() {
         set(&[Rule::LayoutText])
     );
     assert_eq!(
-        broken(|p| p.gpus[0].gpu = "b200".into(), BASE, false),
+        broken(|p| p.gpus[0].gpu = "v100".into(), BASE, false),
         set(&[Rule::UnknownGpu])
     );
     assert_eq!(
