@@ -247,10 +247,10 @@ impl fmt::Display for Violation {
                     .collect();
                 write!(
                     f,
-                    "{} need more media engines than the GPU has ({}): {}",
+                    "{} need more media engines than the GPU has ({}): a +me instance takes \
+                     the OFA and +me.all every engine; -me uses none",
                     instances.join(", "),
-                    kinds.join(", "),
-                    "a +me instance takes the OFA and +me.all every engine; -me uses none"
+                    kinds.join(", ")
                 )
             }
             Violation::MediaExtensionsExceeded { instances } => write!(
@@ -403,10 +403,10 @@ fn engines_of(gpu: &GpuType, p: ProfileIndex) -> [u8; 4] {
 
 /// The engine kinds the instances exceed: ((engines needed, kind position), (kind, the GPU's
 /// count)). Empty when the GPU has no engine figures.
-fn engine_kinds_over(
-    gpu: &GpuType,
-    counts: &ProfileCounts,
-) -> Vec<((u32, usize), (&'static str, u8))> {
+/// ((engines needed, kind position), (kind, the GPU's count)).
+type KindOver = ((u32, usize), (&'static str, u8));
+
+fn engine_kinds_over(gpu: &GpuType, counts: &ProfileCounts) -> Vec<KindOver> {
     let Some(total) = gpu.media_engines() else {
         return Vec::new();
     };

@@ -422,7 +422,7 @@ impl GpuDiff<'_> {
         for pl in places {
             let named = rows.iter().any(|r| r.id == pl.id);
             let known = gpu.profile_by_nvml_id(pl.id).is_some();
-            if !named && !(known && !has_lgip) {
+            if !named && (!known || has_lgip) {
                 self.push(
                     &format!("id {}", pl.id),
                     "placements",
@@ -579,7 +579,8 @@ pub fn identify_gpu(
             }
         }
     }
-    let mut scored: Vec<((usize, usize, i64), &Arc<GpuType>)> = Vec::new();
+    type Score = (usize, usize, i64);
+    let mut scored: Vec<(Score, &Arc<GpuType>)> = Vec::new();
     let mut closest: Option<(usize, &Arc<GpuType>)> = None;
     for g in catalog.gpus() {
         let named = lgip
@@ -626,7 +627,7 @@ pub fn identify_gpu(
             scored.push(((sms, placed, -((memory_error * 100.0).round() as i64)), g));
         }
     }
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
         [(best, g), rest @ ..] if rest.first().is_none_or(|(s, _)| s < best) => {
             let what = if lgip.is_empty() {

@@ -22,7 +22,7 @@ fn real_transcripts_are_recognized_and_match() {
         }
         let r = expect(&args, 0);
         assert!(
-            r.stdout.starts_with(&format!("GPU: ")) && r.stdout.contains(&format!("({id})")),
+            r.stdout.starts_with("GPU: ") && r.stdout.contains(&format!("({id})")),
             "{dir}: {}",
             r.stdout
         );

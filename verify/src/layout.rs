@@ -210,8 +210,8 @@ fn engines_over<'a>(
         let used: u32 = per.iter().map(|e| u32::from(e[k].1)).sum();
         if used > u32::from(available) {
             kinds.push(format!("{kind}: {used} needed, {available} on the GPU"));
-            for i in 0..per.len() {
-                if per[i][k].1 > 0 && !users.contains(&i) {
+            for (i, e) in per.iter().enumerate() {
+                if e[k].1 > 0 && !users.contains(&i) {
                     users.push(i);
                 }
             }
