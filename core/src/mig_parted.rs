@@ -310,8 +310,9 @@ pub enum Exclusion {
         /// The entry's filter.
         device_filter: Vec<String>,
     },
-    /// The entry has no device-filter, none of its profile names exists on the GPU, and
-    /// other catalog GPUs have all of them. Configs meant for several GPU types list such
+    /// The entry has no device-filter and none of its profile names exists on the GPU (the
+    /// catalog GPUs that have all of them are listed; none when it is for a GPU the catalog
+    /// lacks, e.g. mig-parted's `all-3g.95gb`). Configs meant for several GPU types list such
     /// entries side by side without filters (`all-1g.20gb` for A100-80GB and H100 beside
     /// `all-1g.5gb` for A100-40GB); mig-parted applies only the one selected for the node.
     ProfileNames {
@@ -329,6 +330,12 @@ impl fmt::Display for Exclusion {
                 f,
                 "device-filter {} excludes this GPU",
                 device_filter.join(",")
+            ),
+            Exclusion::ProfileNames { profiles, fits } if fits.is_empty() => write!(
+                f,
+                "not for this GPU: no device-filter, and its profiles ({}) are those of no \
+                 catalog GPU",
+                profiles.join(", ")
             ),
             Exclusion::ProfileNames { profiles, fits } => write!(
                 f,
@@ -490,9 +497,10 @@ fn gpus_with_profiles<'c>(catalog: &'c Catalog, entry: &DeviceEntry) -> Vec<&'c 
         .collect()
 }
 
-/// An entry without device-filter none of whose profile names exists on `gpu`, while some
-/// catalog GPU has them all: it is meant for that GPU, not a failure on this one. An entry
-/// mixing this GPU's names with unknown ones is still checked (and fails).
+/// An entry without device-filter none of whose profile names exists on `gpu`: it is meant
+/// for another GPU (a catalog GPU that has them all, or one the catalog lacks), not a failure
+/// on this one. An entry mixing this GPU's names with unknown ones is still checked (and
+/// fails).
 fn profiles_of_other_gpus(
     catalog: &Catalog,
     gpu: &GpuType,
@@ -507,11 +515,14 @@ fn profiles_of_other_gpus(
     {
         return None;
     }
+    if entry.mig_devices.0.is_empty() {
+        return None;
+    }
     let fits: Vec<String> = gpus_with_profiles(catalog, entry)
         .iter()
         .map(|g| g.id().to_string())
         .collect();
-    (!fits.is_empty()).then(|| Exclusion::ProfileNames {
+    Some(Exclusion::ProfileNames {
         profiles: entry.mig_devices.0.iter().map(|(n, _)| n.clone()).collect(),
         fits,
     })
@@ -759,12 +770,14 @@ mig-configs:
 
     #[test]
     fn unknown_profiles_and_compute_instances() {
-        let text = "version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"3g.20gb\": 1\n        \"1c.3g.40gb\": 1\n";
+        // 3g.20gb beside a name of this GPU: a failure (an entry with only other GPUs'
+        // names would be "not for this GPU").
+        let text = "version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"3g.20gb\": 1\n        \"3g.40gb\": 1\n        \"1c.3g.40gb\": 1\n";
         let cfg = MigPartedConfig::parse(text, "x.yaml").unwrap();
         let g = Catalog::builtin().gpu("h100-80gb").unwrap();
         let checks = check_config(Catalog::builtin(), &cfg, Some(g), Driver::default());
         assert!(checks[0].outcome.is_failure());
-        let text = text.replace("\"3g.20gb\": 1\n", "");
+        let text = text.replace("        \"3g.20gb\": 1\n", "");
         let cfg = MigPartedConfig::parse(&text, "x.yaml").unwrap();
         let checks = check_config(Catalog::builtin(), &cfg, Some(g), Driver::default());
         assert!(checks[0].outcome.is_unchecked());
@@ -1186,7 +1199,7 @@ data:
                 "all-1g.5gb#0 a100-40gb placeable",
                 "all-1g.20gb#0 a100-40gb not-for-this-gpu",
                 "mixed#0 a100-40gb unknown-profile",
-                "nowhere#0 a100-40gb unknown-profile",
+                "nowhere#0 a100-40gb not-for-this-gpu",
             ]
         );
         let EntryOutcome::NotForThisGpu { because } = &checks[1].outcome else {

@@ -28,6 +28,7 @@ fn simple_is_legal(gpu: &GpuType, placements: &[Placement], driver: Driver) -> b
     let mut compute = 0u32;
     let mut per_profile = vec![0u32; gpu.profiles().len()];
     let mut media = 0u32;
+    let mut engines = [0u32; 4];
     let (mut has4, mut has3) = (false, false);
     for pl in placements {
         let p = gpu.profile(pl.profile);
@@ -48,8 +49,15 @@ fn simple_is_legal(gpu: &GpuType, placements: &[Placement], driver: Driver) -> b
         used |= mask;
         compute += u32::from(p.compute_slices());
         per_profile[pl.profile.get()] += 1;
-        if p.name().ends_with("+me") {
+        if p.name().ends_with("+me") || p.name().ends_with("+me.all") {
             media += 1;
+        }
+        let e = p.media_engines().unwrap_or_default();
+        for (k, n) in [e.decoders, e.encoders, e.jpeg, e.ofa]
+            .into_iter()
+            .enumerate()
+        {
+            engines[k] += u32::from(n);
         }
         has4 |= p.name().starts_with("4g.");
         has3 |= p.name().starts_with("3g.");
@@ -59,7 +67,14 @@ fn simple_is_legal(gpu: &GpuType, placements: &[Placement], driver: Driver) -> b
             .iter()
             .zip(gpu.profiles())
             .all(|(&n, p)| n <= u32::from(p.max_count()))
-        && media <= 1
+        && match gpu.media_engines() {
+            // Per kind, the instances' engines within the GPU's.
+            Some(t) => engines
+                .iter()
+                .zip([t.decoders, t.encoders, t.jpeg, t.ofa])
+                .all(|(&used, have)| used <= u32::from(have)),
+            None => media <= 1,
+        }
         && !(driver == Driver::BeforeR510 && has4 && has3)
 }
 
