@@ -826,12 +826,8 @@ impl GpuType {
         let key = normalize_profile_name(name);
         self.profiles
             .iter()
-            .position(|p| normalize_profile_name(&p.name) == key)
-            .or_else(|| {
-                self.profiles
-                    .iter()
-                    .position(|p| p.keys().any(|k| k == key))
-            })
+            // Names and aliases are unique across profiles (checked on load): one pass.
+            .position(|p| p.keys().any(|k| k == key))
             .map(|i| ProfileIndex(i as u8))
             .ok_or_else(|| UnknownProfile {
                 name: name.trim().to_string(),

@@ -746,13 +746,12 @@ GPU  0 Profile ID  0 Placement : {0}:4
 
     #[test]
     fn diff_reports_every_difference() {
-        let gpu = Catalog::builtin().gpu("a30-24gb").unwrap();
-        let _ = gpu;
         // This older transcript has no 2g.12gb+me (R525+); its 4g memory is the catalog's.
         assert_eq!(
             a30_diffs(&DiffOptions::default(), true),
             ["2g.12gb+me profile NewerProfile: present vs absent"]
         );
+        let gpu = Catalog::builtin().gpu("a30-24gb").unwrap();
         let diffs = diff_catalog(
             gpu,
             &parse_lgip(&LGIP.replace("23.44", "23.50"), "x").unwrap(),
