@@ -104,6 +104,7 @@ mod parquet {
             .map(|(name, data)| match data {
                 super::ColumnData::U64(v) => Column::new((*name).into(), v.clone()),
                 super::ColumnData::F64(v) => Column::new((*name).into(), v.clone()),
+                super::ColumnData::OptF64(v) => Column::new((*name).into(), v.clone()),
                 super::ColumnData::Str(v) => Column::new((*name).into(), v.clone()),
             })
             .collect();
@@ -253,6 +254,8 @@ pub enum ColumnData {
     U64(Vec<u64>),
     /// Floating-point numbers.
     F64(Vec<f64>),
+    /// Floating-point numbers that may be missing (an empty CSV field, a Parquet null).
+    OptF64(Vec<Option<f64>>),
     /// Text.
     Str(Vec<String>),
 }
@@ -262,6 +265,7 @@ impl ColumnData {
         match self {
             ColumnData::U64(v) => v.len(),
             ColumnData::F64(v) => v.len(),
+            ColumnData::OptF64(v) => v.len(),
             ColumnData::Str(v) => v.len(),
         }
     }
@@ -269,6 +273,7 @@ impl ColumnData {
         match self {
             ColumnData::U64(v) => v[i].to_string(),
             ColumnData::F64(v) => v[i].to_string(),
+            ColumnData::OptF64(v) => v[i].map_or(String::new(), |x| x.to_string()),
             ColumnData::Str(v) => {
                 let s = &v[i];
                 if s.contains([',', '"', '\n']) {

@@ -7,10 +7,13 @@
 pub mod analytic;
 pub mod catalog;
 pub mod enumerate;
+pub mod error;
 pub mod gpulet;
 pub mod import;
 pub mod instance;
 pub mod layout;
+pub mod method;
+pub mod metrics;
 pub mod mig_parted;
 pub mod nvidia_smi;
 pub mod placement;
@@ -26,6 +29,7 @@ pub use catalog::{
     UnknownGpu, UnknownProfile, Variant,
 };
 pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
+pub use error::InputError;
 pub use instance::{
     GpuPool, Instance, InstanceError, ModelDemand, ProfileSource, Serving, SloRule,
 };
@@ -33,8 +37,12 @@ pub use layout::{
     Driver, IllegalLayout, Layout, LayoutError, LayoutSpec, Placement, ProfileCounts, SpecError,
     Violation, count_violations, validate,
 };
+pub use method::{GpuletMethod, Method, MigMethod, Objective, UnknownName};
 pub use placement::place;
-pub use plan::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
+pub use plan::{
+    GpuletSchedule, GpuletTask, MigGpu, ModelService, MpsGpu, PLAN_FORMAT, PLAN_FORMAT_V1, Plan,
+    PlanGpu, PlanGpulet, PlanInstance, ResolveError, ResolvedMig,
+};
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
 pub use trace::{
     BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, TRACE_FORMAT, TraceChoice, TraceEvent,

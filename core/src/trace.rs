@@ -84,6 +84,10 @@ pub struct TraceHeader {
     /// unfinished. Absent means `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drained: Option<bool>,
+    /// The warm-up, ns: metrics count only requests that arrive at or after it, over
+    /// `duration_ns − warmup_ns` (see [`crate::metrics`]). Absent means 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_ns: Option<u64>,
     /// Node-level traces: the predicted latency of every node of the (single) model, in
     /// execution order, that the scheduler decided with.
     #[serde(default, skip_serializing_if = "Option::is_none")]

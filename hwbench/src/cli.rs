@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use migsched_core::mig_parted::{Devices, ExportEntry, render_config};
-use migsched_core::{Catalog, Driver, Layout, PLAN_FORMAT, Plan, PlanGpu};
+use migsched_core::{Catalog, Driver, Plan};
 use serde::Serialize;
 
 use crate::compare::{GpuComparison, compare, driver_rules};
@@ -284,22 +283,13 @@ pub fn render_discovery(state: &DeviceState, comparison: &[GpuComparison]) -> St
     s
 }
 
-/// Reads and checks a plan file's format tag.
+/// Reads a plan file (current or previous format).
 pub fn read_plan(path: &Path) -> Result<Plan> {
     let text = read_text(path, "plan")?;
-    if text.trim().is_empty() {
-        bail!("plan '{}': the file is empty", path.display());
-    }
-    let plan: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("plan '{}': not a migsched plan", path.display()))?;
-    if plan.format != PLAN_FORMAT {
-        bail!(
-            "plan '{}': format '{}' is not '{PLAN_FORMAT}'",
-            path.display(),
-            plan.format
-        );
-    }
-    Ok(plan)
+    Ok(Plan::from_json(
+        &text,
+        &format!("plan '{}'", path.display()),
+    )?)
 }
 
 #[derive(Serialize)]
@@ -313,24 +303,10 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
     if args.mig_parted {
         // The plan alone decides a mig-parted config; no machine is read.
         let driver = Driver::default();
-        let mut layouts = Vec::new();
-        for g in &plan.gpus {
-            let ty = catalog.gpu(&g.gpu)?.clone();
-            let layout = Layout::parse(ty, &g.layout, driver)
-                .map_err(|e| anyhow::anyhow!("plan GPU {}: layout '{}': {e}", g.index, g.layout))?;
-            layouts.push((g.index, layout));
-        }
-        let entries: Vec<ExportEntry> = layouts
-            .iter()
-            .map(|(i, l)| ExportEntry {
-                devices: Devices::List(vec![*i]),
-                layout: l,
-            })
-            .collect();
         hw_out!(
             "# mig-parted reconfigures each listed GPU as a whole and picks placements itself;\n\
              # `migsched hwbench diff` without --mig-parted keeps instances that already match.\n{}",
-            render_config("migsched", &entries)
+            plan.mig_parted_config(catalog, driver, "migsched")?
         );
         return Ok(true);
     }
@@ -348,7 +324,7 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
     }
     let state = load_state(args.state.as_ref())?;
     let driver = driver_rules(&state.driver_version);
-    print_diff(catalog, &state, &plan.gpus, driver, args.json, None)
+    print_diff(catalog, &state, &plan, driver, args.json, None)
 }
 
 /// Diffs `state` against the plan's GPUs and prints it (JSON, or the rendered diff under an
@@ -356,12 +332,12 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
 fn print_diff(
     catalog: &Catalog,
     state: &DeviceState,
-    gpus: &[PlanGpu],
+    plan: &Plan,
     driver: Driver,
     json: bool,
     heading: Option<&str>,
 ) -> Result<bool> {
-    let diffs = diff_plan(catalog, state, gpus, driver)?;
+    let diffs = diff_plan(catalog, state, plan, driver)?;
     let all = diffs.iter().all(GpuDiff::matches);
     if json {
         let text = serde_json::to_string_pretty(&DiffJson {
@@ -433,7 +409,7 @@ pub fn render_diff(diffs: &[GpuDiff]) -> String {
 fn apply(catalog: &Catalog, plan: &Plan, json: bool) -> Result<bool> {
     let state = crate::nvml::discover()?;
     let driver = driver_rules(&state.driver_version);
-    let diffs = diff_plan(catalog, &state, &plan.gpus, driver)?;
+    let diffs = diff_plan(catalog, &state, plan, driver)?;
     for d in &diffs {
         if let Some(e) = &d.error {
             bail!("GPU {}: cannot reach the plan: {e}", d.index);
@@ -491,7 +467,7 @@ fn apply(catalog: &Catalog, plan: &Plan, json: bool) -> Result<bool> {
                 g.index
             );
         }
-        steps = diff_plan(catalog, &state, &plan.gpus, driver)?
+        steps = diff_plan(catalog, &state, plan, driver)?
             .into_iter()
             .flat_map(|d| d.steps)
             .collect();
@@ -501,7 +477,7 @@ fn apply(catalog: &Catalog, plan: &Plan, json: bool) -> Result<bool> {
     print_diff(
         catalog,
         &after,
-        &plan.gpus,
+        plan,
         driver,
         json,
         Some("re-discovered after applying the steps:"),

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use migsched_core::{Catalog, Driver, GpuType, Layout, Placement, PlanGpu};
+use migsched_core::{Catalog, Driver, GpuType, Layout, Placement, Plan};
 use serde::Serialize;
 
 use crate::compare::{current_layout, identify};
@@ -232,24 +232,17 @@ impl GpuDiff {
 pub fn diff_plan(
     catalog: &Catalog,
     state: &crate::state::DeviceState,
-    plan: &[PlanGpu],
+    plan: &Plan,
     driver: Driver,
 ) -> anyhow::Result<Vec<GpuDiff>> {
-    let mut out = Vec::new();
-    for pg in plan {
-        let ty = catalog.gpu(&pg.gpu)?.clone();
-        let target = Layout::parse(ty.clone(), &pg.layout, driver)
-            .map_err(|e| anyhow::anyhow!("plan GPU {}: layout '{}': {e}", pg.index, pg.layout))?;
-        out.push(diff_gpu(
-            catalog,
-            state.gpu(pg.index),
-            pg.index,
-            &ty,
-            &target,
-            driver,
-        ));
-    }
-    Ok(out)
+    Ok(plan
+        .resolve_mig(catalog, driver)?
+        .iter()
+        .map(|r| {
+            let index = r.entry.index;
+            diff_gpu(catalog, state.gpu(index), index, &r.gpu, &r.layout, driver)
+        })
+        .collect())
 }
 
 /// Steps that destroy every compute instance of `gi` on GPU `gpu`, by CI id.

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::event_queue::EventQueue;
 use crate::histogram::Histogram;
+use crate::metrics::MetricsRecorder;
 use crate::report::{InstanceReport, ModelReport, SeriesPoint, SimReport};
 use crate::rng::Rng;
 use crate::scheduler::{Decision, Request, Scheduler, View};
@@ -369,6 +370,7 @@ struct Engine<'a> {
     completed_total: u64,
     dropped_total: u64,
     stats: Vec<ModelStats>,
+    recorder: MetricsRecorder,
     series: Vec<Vec<[u64; 4]>>,
     events: u64,
     scratch_ids: Vec<u64>,
@@ -480,6 +482,7 @@ impl<'a> Engine<'a> {
             completed_total: 0,
             dropped_total: 0,
             stats: vec![ModelStats::default(); setup.models.len()],
+            recorder: MetricsRecorder::new(setup.models.iter().map(|m| m.name.clone()).collect()),
             series: vec![Vec::new(); setup.models.len()],
             events: 0,
             scratch_ids: Vec::new(),
@@ -654,6 +657,7 @@ impl<'a> Engine<'a> {
         });
         if counted {
             self.stats[model].arrived += 1;
+            self.recorder.arrival(model);
             self.bin(model, now, 0);
         }
         if self.observe {
@@ -889,6 +893,8 @@ impl<'a> Engine<'a> {
                 st.samples += u64::from(r.batch);
                 st.service_sum_ns += u128::from(r.service);
                 st.latency.record(latency);
+                self.recorder
+                    .finished(m, latency, now <= r.deadline, r.batch);
                 if now <= r.deadline {
                     st.slo_met += 1;
                     self.bin(m, now, 2);
@@ -909,6 +915,7 @@ impl<'a> Engine<'a> {
         self.dropped_total += 1;
         if r.counted {
             self.stats[r.model as usize].dropped += 1;
+            self.recorder.dropped(r.model as usize);
             self.bin(r.model as usize, self.now, 3);
         }
         if self.observe {
@@ -921,6 +928,9 @@ impl<'a> Engine<'a> {
     }
 
     fn report(self, scheduler: &mut dyn Scheduler, end: u64) -> SimReport {
+        let metrics = self
+            .recorder
+            .metrics(end.saturating_sub(self.config.warmup_ns));
         let duration_ns = end.saturating_sub(self.config.warmup_ns).max(1);
         let secs = duration_ns as f64 / 1e9;
         let mut latency = Histogram::new();
@@ -935,7 +945,6 @@ impl<'a> Engine<'a> {
             dropped += st.dropped;
             met += st.slo_met;
             samples += st.samples;
-            let ended = st.completed + st.dropped;
             per_model.push(ModelReport {
                 model: self.setup.models[m].name.clone(),
                 slo_ms: self.setup.models[m].slo_ns as f64 / 1e6,
@@ -943,11 +952,9 @@ impl<'a> Engine<'a> {
                 requests: st.arrived,
                 completed: st.completed,
                 dropped: st.dropped,
-                slo_attainment: if ended == 0 {
-                    1.0
-                } else {
-                    st.slo_met as f64 / ended as f64
-                },
+                slo_attainment: metrics.models[&self.setup.models[m].name]
+                    .slo_attainment
+                    .unwrap_or(1.0),
                 throughput_rps: st.completed as f64 / secs,
                 goodput_rps: st.slo_met as f64 / secs,
                 latency_ms: st.latency.percentiles_ms(),
@@ -994,7 +1001,7 @@ impl<'a> Engine<'a> {
                 utilization: inst.busy_ns as f64 / (f64::from(spec.slots) * end.max(1) as f64),
             })
             .collect();
-        let ended = completed + dropped;
+
         SimReport {
             scheduler: scheduler.name().to_string(),
             parameters: scheduler.parameters(),
@@ -1015,11 +1022,7 @@ impl<'a> Engine<'a> {
             arrived_total: self.arrived_total,
             completed_total: self.completed_total,
             dropped_total: self.dropped_total,
-            slo_attainment: if ended == 0 {
-                1.0
-            } else {
-                met as f64 / ended as f64
-            },
+            slo_attainment: metrics.overall.slo_attainment.unwrap_or(1.0),
             throughput_rps: completed as f64 / secs,
             goodput_rps: met as f64 / secs,
             samples_per_second: samples as f64 / secs,
@@ -1028,6 +1031,7 @@ impl<'a> Engine<'a> {
             per_model,
             per_instance,
             events: self.events,
+            metrics,
         }
     }
 }

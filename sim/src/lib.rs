@@ -9,6 +9,7 @@ mod event_queue;
 pub mod gpulet;
 mod histogram;
 pub mod lazy;
+pub mod metrics;
 mod report;
 mod rng;
 mod scheduler;

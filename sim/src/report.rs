@@ -1,6 +1,7 @@
 //! What a run reports: per model and overall counts, SLO attainment, goodput, throughput,
 //! latency percentiles, queueing, per-instance utilization, and optionally per-second series.
 
+use migsched_core::metrics::RunMetrics;
 use serde::Serialize;
 
 use crate::histogram::Percentiles;
@@ -37,7 +38,8 @@ pub struct SimReport {
     pub completed_total: u64,
     /// All drops, warm-up included.
     pub dropped_total: u64,
-    /// Completed within the SLO over completed plus dropped (requests in flight excluded).
+    /// Completed within the SLO over the requests after the warm-up (dropped and in-flight
+    /// requests miss; 1 without requests): `metrics.overall.slo_attainment`.
     pub slo_attainment: f64,
     /// Completed requests per second.
     pub throughput_rps: f64,
@@ -55,6 +57,9 @@ pub struct SimReport {
     pub per_instance: Vec<InstanceReport>,
     /// Events processed.
     pub events: u64,
+    /// The serving metrics as `migsched_core::metrics` defines them, which `verify trace
+    /// --metrics` recomputes from the trace.
+    pub metrics: RunMetrics,
 }
 
 /// One model's results.
@@ -72,7 +77,7 @@ pub struct ModelReport {
     pub completed: u64,
     /// Dropped.
     pub dropped: u64,
-    /// Completed within the SLO over completed plus dropped.
+    /// Completed within the SLO over its requests (dropped and in-flight ones miss).
     pub slo_attainment: f64,
     /// Completed per second.
     pub throughput_rps: f64,

@@ -120,8 +120,9 @@ pub struct WorkloadOptions {
 }
 
 impl SimSetup {
-    /// Builds the setup of a plan: every plan instance that serves a model becomes a server
-    /// whose latency curve is the profile table's rows for its (GPU, profile, model, procs).
+    /// Builds the setup of a MIG plan (resolved against the catalog: known GPUs, legal
+    /// layouts): every plan instance that serves a model becomes a server whose latency
+    /// curve is the profile table's rows for its (GPU, profile, model, procs).
     pub fn from_plan(
         catalog: &Catalog,
         plan: &Plan,
@@ -147,10 +148,11 @@ impl SimSetup {
             })
             .collect();
         let mut servers = Vec::new();
-        for g in &plan.gpus {
-            let gpu = catalog
-                .gpu(&g.gpu)
-                .map_err(|e| SetupError::Invalid(format!("plan GPU {}: {e}", g.index)))?;
+        let resolved = plan
+            .resolve_mig(catalog, instance.serving.driver)
+            .map_err(|e| SetupError::Invalid(e.to_string()))?;
+        for r in &resolved {
+            let (g, gpu) = (r.entry, &r.gpu);
             for i in &g.instances {
                 let Some(model) = &i.model else { continue };
                 let Some(mi) = models.iter().position(|m| &m.name == model) else {

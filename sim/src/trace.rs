@@ -79,6 +79,7 @@ pub fn trace_header(setup: &SimSetup, config: &SimConfig, report: &SimReport) ->
         parameters: report.parameters.clone(),
         seed: Some(report.seed),
         duration_ns: report.end_ns,
+        warmup_ns: (config.warmup_ns > 0).then_some(config.warmup_ns),
         instances: setup
             .servers
             .iter()

@@ -2,10 +2,11 @@
 //! each every way to hand instances to models. The oracle the integer programs are tested
 //! against; it shares only the problem (options and layouts) with them.
 
-use migsched_core::{Layout, ProfileIndex};
+use migsched_core::{Layout, MigMethod, Objective, ProfileIndex};
 
 use crate::problem::Problem;
-use crate::solution::{GpuAssignment, InstanceService, Method, Objective, Solution, build_plan};
+
+use crate::solution::{GpuAssignment, InstanceService, Solution, build_plan};
 
 /// Most GPUs in all pools together that brute force accepts.
 pub const MAX_GPUS: u32 = 3;
@@ -27,7 +28,7 @@ struct Group {
 
 /// Solves a tiny instance exhaustively.
 pub fn solve(problem: &Problem, objective: Objective) -> Solution {
-    let method = Method::Brute;
+    let method = MigMethod::Brute;
     if objective == Objective::Paris {
         return Solution::infeasible(
             method,

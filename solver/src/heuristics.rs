@@ -1,12 +1,15 @@
 //! The heuristics researchers compare against, on the same problem and plan format as the
 //! integer programs: homogeneous partitions, a ParvaGPU-shaped greedy, and PARIS.
 
-use migsched_core::{Driver, EnumerateOptions, ProfileIndex, enumerate_layouts, knee_batch};
+use migsched_core::{
+    Driver, EnumerateOptions, MigMethod, Objective, ProfileIndex, enumerate_layouts, knee_batch,
+};
 
 use crate::options::SolveOptions;
 use crate::pack::{Item, pack};
 use crate::problem::{Problem, ServingOption};
-use crate::solution::{GpuAssignment, InstanceService, Method, Objective, Solution, build_plan};
+
+use crate::solution::{GpuAssignment, InstanceService, Solution, build_plan};
 
 fn service(o: &ServingOption) -> InstanceService {
     InstanceService {
@@ -22,7 +25,7 @@ fn service(o: &ServingOption) -> InstanceService {
 /// out of GPUs).
 fn packed(
     problem: &Problem,
-    method: Method,
+    method: MigMethod,
     objective: Objective,
     items: Vec<Item>,
     driver: Driver,
@@ -67,7 +70,7 @@ fn classes(problem: &Problem) -> Vec<String> {
 
 fn infeasible_models(
     problem: &Problem,
-    method: Method,
+    method: MigMethod,
     objective: Objective,
     paris: bool,
 ) -> Option<Solution> {
@@ -86,7 +89,7 @@ pub fn homogeneous(
     options: &SolveOptions,
     driver: Driver,
 ) -> Solution {
-    let method = Method::Homogeneous;
+    let method = MigMethod::Homogeneous;
     if let Some(s) = infeasible_models(problem, method, objective, false) {
         return s;
     }
@@ -174,7 +177,7 @@ fn homogeneous_class(
 /// size class (1g.10gb, 2g, 3g, 4g, 7g on A100-80GB), never the two-slice 1g or `+me`: by
 /// GPCs alone a two-slice 1g looks as good and strands three GPCs per GPU.
 pub fn greedy(problem: &Problem, objective: Objective, driver: Driver) -> Solution {
-    let method = Method::Greedy;
+    let method = MigMethod::Greedy;
     if let Some(s) = infeasible_models(problem, method, objective, false) {
         return s;
     }
@@ -255,7 +258,7 @@ pub fn paris(
     options: &SolveOptions,
     driver: Driver,
 ) -> Solution {
-    let method = Method::Paris;
+    let method = MigMethod::Paris;
     if let Some(s) = infeasible_models(problem, method, objective, true) {
         return s;
     }

@@ -13,13 +13,11 @@
 
 use good_lp::{Expression, ProblemVariables, SolverModel, Variable, constraint, highs, variable};
 use highs::{HighsModelStatus, HighsSolutionStatus};
-use migsched_core::ProfileIndex;
+use migsched_core::{MigMethod, Objective, ProfileIndex};
 
 use crate::options::SolveOptions;
 use crate::problem::Problem;
-use crate::solution::{
-    GpuAssignment, InstanceService, Method, Objective, Solution, Status, build_plan,
-};
+use crate::solution::{GpuAssignment, InstanceService, Solution, Status, build_plan};
 
 /// A relative gap at or below this is numerical tolerance, not a limit: the solve is optimal.
 /// (HiGHS stops continuous objectives such as max-load's λ at gaps of order 1e-7.) A gap above
@@ -83,7 +81,7 @@ pub fn solve(problem: &Problem, objective: Objective, options: &SolveOptions) ->
         .filter_map(|m| problem.unservable(m, paris))
         .collect();
     if !reasons.is_empty() {
-        return Solution::infeasible(Method::Ilp, objective, reasons.join("; "));
+        return Solution::infeasible(MigMethod::Ilp, objective, reasons.join("; "));
     }
     match objective {
         Objective::MinGpus | Objective::MinCost | Objective::Paris => {
@@ -106,7 +104,7 @@ pub fn solve(problem: &Problem, objective: Objective, options: &SolveOptions) ->
             };
             if lambda <= EPS {
                 return Solution::infeasible(
-                    Method::Ilp,
+                    MigMethod::Ilp,
                     objective,
                     "the available GPUs cannot serve any load: every model needs an instance"
                         .into(),
@@ -423,7 +421,7 @@ fn finish(
         Ok(v) => v,
         Err(e) => return solver_failure(objective, e),
     };
-    let mut s = Solution::without_plan(out.status, Method::Ilp, objective);
+    let mut s = Solution::without_plan(out.status, MigMethod::Ilp, objective);
     s.nodes = out.nodes;
     s.stopped_by = out.stopped_by.clone();
     match out.status {
@@ -452,7 +450,7 @@ fn finish(
 /// HiGHS itself failed (not an answer about the instance): reported as a timeout with the
 /// reason, never as infeasible.
 fn solver_failure(objective: Objective, message: String) -> Solution {
-    let mut s = Solution::without_plan(Status::Timeout, Method::Ilp, objective);
+    let mut s = Solution::without_plan(Status::Timeout, MigMethod::Ilp, objective);
     s.stopped_by = Some(message);
     s
 }
@@ -522,7 +520,7 @@ fn plan_from_values(
             }
         }
     }
-    build_plan(problem, Method::Ilp, objective, gpus)
+    build_plan(problem, MigMethod::Ilp, objective, gpus)
 }
 
 /// PARIS instances of (pool, profile, model): the largest batch class routed there, and the

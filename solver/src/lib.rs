@@ -12,9 +12,10 @@ mod pack;
 mod problem;
 mod solution;
 
+pub use migsched_core::{GpuletMethod, Method, MigMethod, Objective};
 pub use options::SolveOptions;
 pub use problem::{ClassOption, Pool, Problem, ProblemError, ServingOption, interpolate_latency};
-pub use solution::{Method, Objective, Solution, Status, objective_value, served_load};
+pub use solution::{Solution, Status, objective_value, served_load};
 
 /// Most GPUs brute force accepts (all pools together).
 pub const BRUTE_MAX_GPUS: u32 = brute::MAX_GPUS;
@@ -23,17 +24,15 @@ pub const BRUTE_MAX_MODELS: usize = brute::MAX_MODELS;
 
 /// Whether a method answers an objective (PARIS needs the routing setting; brute force does
 /// not handle it; the other heuristics answer every non-PARIS objective).
-pub fn applicable(method: Method, objective: Objective) -> bool {
+pub fn applicable(method: MigMethod, objective: Objective) -> bool {
     match method {
-        Method::Ilp => true,
-        Method::Paris => objective == Objective::Paris,
-        Method::Homogeneous | Method::Greedy => matches!(
+        MigMethod::Ilp => true,
+        MigMethod::Paris => objective == Objective::Paris,
+        MigMethod::Homogeneous | MigMethod::Greedy => matches!(
             objective,
             Objective::MinGpus | Objective::MinCost | Objective::MaxLoad
         ),
-        Method::Brute => objective != Objective::Paris,
-        // The gpulet methods plan a GpuletProblem (see `solve_gpulet`).
-        Method::Gpulet | Method::GpuletUnaware | Method::GpuletIlp | Method::Timeshare => false,
+        MigMethod::Brute => objective != Objective::Paris,
     }
 }
 
@@ -41,7 +40,7 @@ pub fn applicable(method: Method, objective: Objective) -> bool {
 /// wall-clock time taken, the only part of the result that varies between runs.
 pub fn solve(
     problem: &Problem,
-    method: Method,
+    method: MigMethod,
     objective: Objective,
     options: &SolveOptions,
 ) -> Solution {
@@ -55,23 +54,16 @@ pub fn solve(
         )
     } else {
         match (method, objective) {
-            (Method::Ilp, _) => ilp::solve(problem, objective, options),
-            (Method::Brute, _) => brute::solve(problem, objective),
-            (Method::Homogeneous | Method::Greedy, Objective::MaxLoad) => {
+            (MigMethod::Ilp, _) => ilp::solve(problem, objective, options),
+            (MigMethod::Brute, _) => brute::solve(problem, objective),
+            (MigMethod::Homogeneous | MigMethod::Greedy, Objective::MaxLoad) => {
                 max_load_by_bisection(problem, method, options)
             }
-            (Method::Homogeneous, _) => {
+            (MigMethod::Homogeneous, _) => {
                 heuristics::homogeneous(problem, objective, options, driver)
             }
-            (Method::Greedy, _) => heuristics::greedy(problem, objective, driver),
-            (Method::Paris, _) => heuristics::paris(problem, objective, options, driver),
-            (Method::Gpulet | Method::GpuletUnaware | Method::GpuletIlp | Method::Timeshare, _) => {
-                Solution::infeasible(
-                    method,
-                    objective,
-                    "a gpulet method: use solve_gpulet".into(),
-                )
-            }
+            (MigMethod::Greedy, _) => heuristics::greedy(problem, objective, driver),
+            (MigMethod::Paris, _) => heuristics::paris(problem, objective, options, driver),
         }
     };
     s.solve_seconds = start.elapsed().as_secs_f64();
@@ -80,14 +72,14 @@ pub fn solve(
 
 /// Max-load for a min-GPU heuristic: the largest λ (by bisection, to 1e-4) at which the
 /// heuristic's plan for λ·rates fits the available GPUs.
-fn max_load_by_bisection(problem: &Problem, method: Method, options: &SolveOptions) -> Solution {
+fn max_load_by_bisection(problem: &Problem, method: MigMethod, options: &SolveOptions) -> Solution {
     let at = |lambda: f64| {
         let mut scaled = problem.clone();
         for m in &mut scaled.models {
             m.rate_rps *= lambda;
         }
         match method {
-            Method::Homogeneous => {
+            MigMethod::Homogeneous => {
                 heuristics::homogeneous(&scaled, Objective::MinGpus, options, problem.driver)
             }
             _ => heuristics::greedy(&scaled, Objective::MinGpus, problem.driver),
@@ -133,7 +125,7 @@ fn max_load_by_bisection(problem: &Problem, method: Method, options: &SolveOptio
         ),
         Some((lambda, s)) => {
             let mut plan = s.plan.expect("a fitting solution has a plan");
-            plan.objective = Objective::MaxLoad.name().to_string();
+            plan.objective = Some(Objective::MaxLoad);
             for (svc, m) in plan.models.iter_mut().zip(&problem.models) {
                 svc.rate_rps = m.rate_rps;
             }
@@ -147,7 +139,7 @@ fn max_load_by_bisection(problem: &Problem, method: Method, options: &SolveOptio
 /// needing more GPUs than available is infeasible.
 pub fn solve_gpulet(
     problem: &gpulet::GpuletProblem,
-    method: Method,
+    method: GpuletMethod,
     options: &gpulet::GpuletOptions,
     time_limit_s: f64,
 ) -> Solution {
@@ -155,24 +147,23 @@ pub fn solve_gpulet(
     let start = std::time::Instant::now();
     let objective = Objective::MinGpus;
     let result = match method {
-        Method::Gpulet => plan(problem, options, Variant::Gpulet).map(|g| (g, false)),
-        Method::GpuletUnaware => {
+        GpuletMethod::Gpulet => plan(problem, options, Variant::Gpulet).map(|g| (g, false)),
+        GpuletMethod::GpuletUnaware => {
             let o = gpulet::GpuletOptions {
                 interference_aware: false,
                 ..options.clone()
             };
             plan(problem, &o, Variant::Gpulet).map(|g| (g, false))
         }
-        Method::Timeshare => plan(problem, options, Variant::TimeShare).map(|g| (g, false)),
-        Method::GpuletIlp => {
+        GpuletMethod::Timeshare => plan(problem, options, Variant::TimeShare).map(|g| (g, false)),
+        GpuletMethod::GpuletIlp => {
             gpulet::ilp::solve(problem, options, time_limit_s).map(|r| (r.gpus, r.optimal))
         }
-        _ => Err(format!("method {method} is not a gpulet method")),
     };
     let mut s = match result {
         Err(reason) => Solution::infeasible(method, objective, reason),
         Ok((gpus, optimal)) => {
-            let plan = gpulet::build_plan(problem, method.name(), &gpus);
+            let plan = gpulet::build_plan(problem, method, &gpus);
             if plan.gpus_used > problem.available {
                 Solution::infeasible(
                     method,
@@ -190,11 +181,11 @@ pub fn solve_gpulet(
                     plan: Some(plan),
                     ..Solution::without_plan(Status::Feasible, method, objective)
                 };
-                if method == Method::GpuletIlp && optimal {
+                if method == GpuletMethod::GpuletIlp && optimal {
                     s.status = Status::Optimal;
                     s.bound = Some(f64::from(used));
                     s.gap = Some(0.0);
-                } else if method == Method::GpuletIlp {
+                } else if method == GpuletMethod::GpuletIlp {
                     s.stopped_by = Some("time limit".into());
                 } else {
                     s.stopped_by = Some("heuristic (no optimality proof)".into());

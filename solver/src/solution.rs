@@ -1,114 +1,13 @@
 //! What every method returns: an explicit status, the objective with its bound and gap, and
 //! a plan built the same way for all methods so they compare one to one.
 
-use std::fmt;
-
-use migsched_core::{Layout, ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
+use migsched_core::{
+    Layout, Method, MigGpu, MigMethod, ModelService, Objective, PLAN_FORMAT, Plan, PlanGpu,
+    PlanInstance,
+};
 use serde::Serialize;
 
 use crate::problem::Problem;
-
-/// The planning method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// The HiGHS integer program over configuration counts.
-    Ilp,
-    /// The published PARIS partitioning algorithm.
-    Paris,
-    /// Every GPU split the same way (all 1g ... all 7g).
-    Homogeneous,
-    /// Best throughput per GPC per model, then first-fit packing (ParvaGPU-shaped).
-    Greedy,
-    /// Exhaustive search, for tiny instances (the tests' oracle).
-    Brute,
-    /// gpulet's elastic partitioning (MPS gpulets, time sharing, interference check).
-    Gpulet,
-    /// gpulet's elastic partitioning without the interference check.
-    GpuletUnaware,
-    /// The exact gpulet integer program (time sharing as occupancy).
-    GpuletIlp,
-    /// Time sharing only on whole GPUs (Nexus-style squishy bin packing).
-    Timeshare,
-}
-
-impl Method {
-    /// Whether the method plans MPS gpulets ([`crate::solve_gpulet`]) rather than MIG layouts.
-    pub fn is_gpulet(self) -> bool {
-        matches!(
-            self,
-            Method::Gpulet | Method::GpuletUnaware | Method::GpuletIlp | Method::Timeshare
-        )
-    }
-
-    /// Every MIG method, in the order tables list them.
-    pub const ALL: [Method; 5] = [
-        Method::Ilp,
-        Method::Paris,
-        Method::Homogeneous,
-        Method::Greedy,
-        Method::Brute,
-    ];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Ilp => "ilp",
-            Method::Paris => "paris",
-            Method::Homogeneous => "homogeneous",
-            Method::Greedy => "greedy",
-            Method::Brute => "brute",
-            Method::Gpulet => "gpulet",
-            Method::GpuletUnaware => "gpulet-unaware",
-            Method::GpuletIlp => "gpulet-ilp",
-            Method::Timeshare => "timeshare",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What to optimize.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Objective {
-    /// Fewest GPUs meeting every model's rate under its SLO rule.
-    MinGpus,
-    /// Cheapest GPUs (instance costs) meeting every model's rate.
-    MinCost,
-    /// Largest uniform load factor λ the available GPUs serve.
-    MaxLoad,
-    /// Fewest GPUs in the PARIS setting: queries carry their own batch sizes and are routed
-    /// to profiles under a utilization cap.
-    Paris,
-}
-
-impl Objective {
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Objective::MinGpus => "min-gpus",
-            Objective::MinCost => "min-cost",
-            Objective::MaxLoad => "max-load",
-            Objective::Paris => "paris",
-        }
-    }
-
-    /// Whether a larger objective value is better.
-    pub fn maximizes(self) -> bool {
-        self == Objective::MaxLoad
-    }
-}
-
-impl fmt::Display for Objective {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// How a solve ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,10 +67,14 @@ pub struct Solution {
 
 impl Solution {
     /// A solution without a plan.
-    pub fn without_plan(status: Status, method: Method, objective: Objective) -> Solution {
+    pub fn without_plan(
+        status: Status,
+        method: impl Into<Method>,
+        objective: Objective,
+    ) -> Solution {
         Solution {
             status,
-            method,
+            method: method.into(),
             objective,
             objective_value: None,
             bound: None,
@@ -186,7 +89,7 @@ impl Solution {
     }
 
     /// An infeasible outcome with its reason.
-    pub fn infeasible(method: Method, objective: Objective, reason: String) -> Solution {
+    pub fn infeasible(method: impl Into<Method>, objective: Objective, reason: String) -> Solution {
         Solution {
             reason: Some(reason),
             ..Solution::without_plan(Status::Infeasible, method, objective)
@@ -196,7 +99,7 @@ impl Solution {
     /// A heuristic's plan: feasible, no bound.
     pub fn heuristic(
         problem: &Problem,
-        method: Method,
+        method: MigMethod,
         objective: Objective,
         plan: Plan,
         load: Option<f64>,
@@ -272,7 +175,7 @@ pub struct GpuAssignment {
 /// are numbered in order.
 pub fn build_plan(
     problem: &Problem,
-    method: Method,
+    method: MigMethod,
     objective: Objective,
     gpus: Vec<GpuAssignment>,
 ) -> Plan {
@@ -315,18 +218,18 @@ pub fn build_plan(
                 }
             })
             .collect();
-        plan_gpus.push(PlanGpu {
+        plan_gpus.push(PlanGpu::Mig(MigGpu {
             index: plan_gpus.len() as u32,
             gpu: pool.gpu.id().to_string(),
             layout: g.layout.text(),
             instances,
-        });
+        }));
     }
     Plan {
         format: PLAN_FORMAT.to_string(),
         instance: problem.name.clone(),
-        method: method.name().to_string(),
-        objective: objective.name().to_string(),
+        method: Method::Mig(method),
+        objective: Some(objective),
         gpus_used: plan_gpus.len() as u32,
         gpus: plan_gpus,
         models: problem

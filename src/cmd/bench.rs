@@ -7,7 +7,7 @@ use migsched_core::zoo::{ZooOptions, model_names};
 use migsched_core::{
     Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
 };
-use migsched_solver::{Method, Objective, Problem, SolveOptions, Status, solve};
+use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, Status, solve};
 use serde::{Deserialize, Serialize};
 
 use super::{Env, Outcome};
@@ -86,7 +86,7 @@ pub struct SolverBenchArgs {
 pub(crate) struct BenchRow {
     pub gpus: u32,
     pub models: usize,
-    pub method: Method,
+    pub method: MigMethod,
     pub status: Status,
     pub gpus_used: Option<u32>,
     pub gap_to_ilp_bound: Option<f64>,
@@ -405,12 +405,12 @@ pub(crate) fn solver_rows(
             };
             let problem = Problem::new(&env.catalog, &instance, &table)?;
             let mut ilp_bound = None;
-            for method in [Method::Ilp, Method::Homogeneous, Method::Greedy] {
+            for method in [MigMethod::Ilp, MigMethod::Homogeneous, MigMethod::Greedy] {
                 if progress {
                     eprintln!("{g} GPUs, {n} models: {method}...");
                 }
                 let s = solve(&problem, method, Objective::MinGpus, &options);
-                if method == Method::Ilp {
+                if method == MigMethod::Ilp {
                     ilp_bound = s.bound;
                 }
                 rows.push(BenchRow {

@@ -6,13 +6,13 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use migsched_core::gpulet::GpuletParams;
-use migsched_core::{Instance, Plan, TraceEvent, TraceHeader};
+use migsched_core::{Instance, Plan, PlanGpu, TraceEvent, TraceHeader};
 use migsched_sim::gpulet::{
     Autoscale, BatchCost, GpuletReport, GpuletSimOptions, RateProfile, SimGpu, SimGpulet, SimModel,
     SimTask, simulate_gpulets,
 };
-use migsched_solver::gpulet::{GpuletOptions, GpuletProblem, read_gpulets};
-use migsched_solver::{Method, Solution, solve_gpulet};
+use migsched_solver::gpulet::{GpuletOptions, GpuletProblem};
+use migsched_solver::{GpuletMethod, Solution, solve_gpulet};
 
 use super::Env;
 use crate::output::{Table, write_atomic};
@@ -41,70 +41,66 @@ pub fn load_gpulet_problem(
 }
 
 /// Plans with a gpulet method (60 s limit for the program).
-pub fn solve(problem: &GpuletProblem, method: Method) -> Solution {
+pub fn solve(problem: &GpuletProblem, method: GpuletMethod) -> Solution {
     solve_gpulet(problem, method, &GpuletOptions::default(), 60.0)
-}
-
-/// Whether a plan is a gpulet plan (its layouts are `mps:` splits).
-pub fn is_gpulet_plan(plan: &Plan) -> bool {
-    !plan.gpus.is_empty() && plan.gpus.iter().all(|g| g.layout.starts_with("mps:"))
 }
 
 /// The simulator's configuration of a gpulet plan, costs from the problem's curves.
 pub fn sim_config(problem: &GpuletProblem, plan: &Plan) -> Result<Vec<SimGpu>> {
-    let gpulets = read_gpulets(plan).map_err(|e| anyhow::anyhow!("plan: {e}"))?;
     let mut gpus: Vec<SimGpu> = Vec::new();
-    for g in &gpulets {
-        let size = problem.size_index(g.percent).with_context(|| {
-            format!(
-                "plan GPU {}: gpulet size {} is not one of {:?}",
-                g.gpu, g.percent, problem.sizes
-            )
-        })?;
-        let mut tasks = Vec::new();
-        for e in &g.entries {
-            let name = e.model.as_deref().unwrap_or("");
-            let mi = problem
-                .models
-                .iter()
-                .position(|m| m.name == name)
-                .with_context(|| {
-                    format!("plan GPU {}: model '{name}' is not in the instance", g.gpu)
-                })?;
-            let batch = e.batch.unwrap_or(1);
-            let costs = (1..=batch)
-                .map(|b| {
-                    problem.models[mi].point(size, b).map(|p| BatchCost {
-                        latency_ms: p.latency_ms,
-                        l2: p.l2,
-                        dram: p.dram,
+    for g in &plan.gpus {
+        let PlanGpu::Mps(g) = g else {
+            bail!("plan GPU {} is a MIG layout, not an MPS split", g.index());
+        };
+        let mut gpulets = Vec::new();
+        for l in &g.gpulets {
+            let size = problem.size_index(l.percent).with_context(|| {
+                format!(
+                    "plan GPU {}: gpulet size {} is not one of {:?}",
+                    g.index, l.percent, problem.sizes
+                )
+            })?;
+            let mut tasks = Vec::new();
+            for t in &l.tasks {
+                let name = &t.model;
+                let mi = problem
+                    .models
+                    .iter()
+                    .position(|m| &m.name == name)
+                    .with_context(|| {
+                        format!(
+                            "plan GPU {}: model '{name}' is not in the instance",
+                            g.index
+                        )
+                    })?;
+                let batch = t.batch.max(1);
+                let costs = (1..=batch)
+                    .map(|b| {
+                        problem.models[mi].point(size, b).map(|p| BatchCost {
+                            latency_ms: p.latency_ms,
+                            l2: p.l2,
+                            dram: p.dram,
+                        })
                     })
-                })
-                .collect::<Option<Vec<_>>>()
-                .with_context(|| {
-                    format!(
-                        "plan GPU {}: {name} batch {batch} on gpulet-{} has no profile (memory or batch limit)",
-                        g.gpu, g.percent
-                    )
-                })?;
-            tasks.push(SimTask {
-                model: mi,
-                batch,
-                costs,
-            });
-        }
-        if g.index == 0 {
-            gpus.push(SimGpu {
-                gpulets: Vec::new(),
-            });
-        }
-        gpus.last_mut()
-            .context("plan: gpulet before its GPU")?
-            .gpulets
-            .push(SimGpulet {
-                percent: g.percent,
+                    .collect::<Option<Vec<_>>>()
+                    .with_context(|| {
+                        format!(
+                            "plan GPU {}: {name} batch {batch} on gpulet-{} has no profile (memory or batch limit)",
+                            g.index, l.percent
+                        )
+                    })?;
+                tasks.push(SimTask {
+                    model: mi,
+                    batch,
+                    costs,
+                });
+            }
+            gpulets.push(SimGpulet {
+                percent: l.percent,
                 tasks,
             });
+        }
+        gpus.push(SimGpu { gpulets });
     }
     Ok(gpus)
 }
@@ -178,14 +174,8 @@ pub fn parse_rates(s: &str) -> Result<RateProfile> {
 }
 
 /// Parses a gpulet method name.
-pub fn parse_method(s: &str) -> Result<Method> {
-    Ok(match s {
-        "gpulet" => Method::Gpulet,
-        "gpulet-unaware" => Method::GpuletUnaware,
-        "gpulet-ilp" => Method::GpuletIlp,
-        "timeshare" => Method::Timeshare,
-        _ => bail!("'{s}' is not a gpulet method (gpulet, gpulet-unaware, gpulet-ilp, timeshare)"),
-    })
+pub fn parse_method(s: &str) -> Result<GpuletMethod> {
+    Ok(s.parse()?)
 }
 
 /// A trace: header and events.
@@ -200,7 +190,7 @@ pub fn run_sim(
     seed: u64,
     profile: RateProfile,
     interference: bool,
-    autoscale: Option<(Autoscale, Method)>,
+    autoscale: Option<(Autoscale, GpuletMethod)>,
     trace: bool,
 ) -> Result<(GpuletReport, Option<Trace>)> {
     let models: Vec<SimModel> = problem
@@ -304,9 +294,13 @@ pub fn simulate_plan(
     load: f64,
     seed: u64,
     args: &GpuletSimArgs,
-    json: bool,
-    trace: Option<&Path>,
+    outputs: SimOutputs<'_>,
 ) -> Result<super::Outcome> {
+    let SimOutputs {
+        json,
+        trace,
+        report: report_path,
+    } = outputs;
     let (_, problem) = load_gpulet_problem(env, instance, args.interference.as_deref())?;
     if !(load.is_finite() && load > 0.0) {
         bail!("--load {load}: must be a positive number");
@@ -345,6 +339,11 @@ pub fn simulate_plan(
     if let (Some(path), Some(tr)) = (trace, &tr) {
         write_trace(path, tr)?;
     }
+    if let Some(path) = report_path {
+        let mut text = serde_json::to_string_pretty(&report).context("encoding the report")?;
+        text.push('\n');
+        write_atomic(path, &text)?;
+    }
     if json {
         crate::output::print_json(&report)?;
     } else {
@@ -354,6 +353,17 @@ pub fn simulate_plan(
         }
     }
     Ok(super::Outcome::Yes)
+}
+
+/// Where a gpulet simulation's results go.
+#[derive(Debug, Clone, Copy)]
+pub struct SimOutputs<'a> {
+    /// Print the report as JSON.
+    pub json: bool,
+    /// Write the trace here.
+    pub trace: Option<&'a Path>,
+    /// Write the report (JSON, with its `metrics` section) here.
+    pub report: Option<&'a Path>,
 }
 
 /// One scenario of `reproduce gpulet`: a zoo mix on A100-80GB with base rates.
@@ -406,7 +416,7 @@ fn scenario_problem(env: &Env, s: &Scenario, gpus: u32) -> Result<GpuletProblem>
 /// set, the simulation (interference on) keeps `target` SLO attainment.
 fn holds(
     problem: &GpuletProblem,
-    method: Method,
+    method: GpuletMethod,
     lambda: f64,
     sim_s: Option<f64>,
     seed: u64,
@@ -426,7 +436,7 @@ const PEAK_TARGET: f64 = 0.99;
 /// The largest load factor that holds (doubling, then bisection to `steps`).
 fn peak(
     problem: &GpuletProblem,
-    method: Method,
+    method: GpuletMethod,
     sim_s: Option<f64>,
     seed: u64,
     steps: u32,
@@ -475,10 +485,10 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
     let gpus = 4;
     let (sim_s, steps) = if quick { (2.0, 6) } else { (20.0, 10) };
     let methods = [
-        Method::Gpulet,
-        Method::GpuletUnaware,
-        Method::Timeshare,
-        Method::GpuletIlp,
+        GpuletMethod::Gpulet,
+        GpuletMethod::GpuletUnaware,
+        GpuletMethod::Timeshare,
+        GpuletMethod::GpuletIlp,
     ];
     let mut rows = Vec::new();
     for s in &SCENARIOS {
@@ -488,7 +498,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
             eprintln!("gpulet: {} {m}...", s.name);
             let planned = peak(&problem, m, None, seed, steps)? * base;
             // The program's plans relax duty-cycle timing: planned peak only.
-            let simulated = if m == Method::GpuletIlp {
+            let simulated = if m == GpuletMethod::GpuletIlp {
                 None
             } else {
                 Some(peak(&problem, m, Some(sim_s), seed, steps)? * base)
@@ -517,7 +527,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
     let problem = scenario_problem(env, &SCENARIOS[0], 64)?;
     let mut scale_rows = Vec::new();
     let mut scale_summary = Vec::new();
-    for m in [Method::Gpulet, Method::Timeshare] {
+    for m in [GpuletMethod::Gpulet, GpuletMethod::Timeshare] {
         eprintln!("gpulet: autoscaling with {m}...");
         let pad = problem.scaled(1.2);
         let plan = solve(&pad, m)
@@ -674,7 +684,11 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
         ],
     )?;
 
-    let sim_methods = [Method::Gpulet, Method::GpuletUnaware, Method::Timeshare];
+    let sim_methods = [
+        GpuletMethod::Gpulet,
+        GpuletMethod::GpuletUnaware,
+        GpuletMethod::Timeshare,
+    ];
     write_both(
         &BarChart {
             title: format!("SLO-preserving peak throughput on {gpus} A100 (simulated)"),
@@ -706,7 +720,7 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
             title: "GPUs serving under autoscaling (rates step x2, x3, x1)".into(),
             x_label: "time (s)".into(),
             y_label: "GPUs".into(),
-            series: [Method::Gpulet, Method::Timeshare]
+            series: [GpuletMethod::Gpulet, GpuletMethod::Timeshare]
                 .iter()
                 .map(|m| Series {
                     name: m.name().to_string(),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::analytic::AnalyticParams;
+use migsched_core::metrics::RunMetrics;
 use migsched_core::zoo::{ZooOptions, build};
 use migsched_sim::Stop;
 use migsched_sim::lazy::{
@@ -90,6 +91,9 @@ pub struct SimulateNodesArgs {
     /// Write the node-level event trace (JSON lines) here
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Write the JSON report (with its `metrics` section, for `verify trace --metrics`) here
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Print one JSON object
     #[arg(long)]
     json: bool,
@@ -185,6 +189,8 @@ struct NodesJson<'a> {
     rate_rps: f64,
     whole_model_ms_batch1: f64,
     report: &'a NodeReport,
+    /// The serving metrics (`migsched_core::metrics`), which `verify trace --metrics` checks.
+    metrics: RunMetrics,
 }
 
 pub fn run(env: &Env, args: SimulateNodesArgs) -> Result<Outcome> {
@@ -247,16 +253,23 @@ pub fn run(env: &Env, args: SimulateNodesArgs) -> Result<Outcome> {
         simulate_nodes(&profile, &config, &mut migsched_sim::NoObserver)?
     };
     let whole1 = profile.whole_ns(1) as f64 / 1e6;
+    let summary = NodesJson {
+        model: &args.model,
+        gpu: &args.gpu,
+        profile: &args.profile,
+        source,
+        rate_rps: args.rate,
+        whole_model_ms_batch1: whole1,
+        report: &report,
+        metrics: report.run_metrics(&args.model),
+    };
+    if let Some(path) = &args.report {
+        let mut text = serde_json::to_string_pretty(&summary).context("encoding the report")?;
+        text.push('\n');
+        write_atomic(path, &text)?;
+    }
     if args.json {
-        print_json(&NodesJson {
-            model: &args.model,
-            gpu: &args.gpu,
-            profile: &args.profile,
-            source,
-            rate_rps: args.rate,
-            whole_model_ms_batch1: whole1,
-            report: &report,
-        })?;
+        print_json(&summary)?;
     } else {
         let mut params = String::new();
         for (k, v) in &report.parameters {

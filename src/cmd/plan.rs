@@ -133,9 +133,8 @@ fn mig_parted(env: &Env, args: MigPartedArgs) -> Result<Outcome> {
 /// Writes the plan (file or stdout) and the import's notes (stderr when the plan goes to
 /// stdout, so it stays valid JSON).
 fn emit(imported: &Imported, origin: &str, output: Option<&PathBuf>) -> Result<Outcome> {
-    let mut json = serde_json::to_string_pretty(&imported.plan).context("encoding the plan")?;
-    json.push('\n');
-    let instances: usize = imported.plan.gpus.iter().map(|g| g.instances.len()).sum();
+    let json = imported.plan.to_json();
+    let instances: usize = imported.plan.mig_gpus().map(|g| g.instances.len()).sum();
     match output {
         Some(path) => {
             write_atomic(path, &json)?;

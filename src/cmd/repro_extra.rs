@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use migsched_solver::{Method, Objective, SolveOptions, solve};
+use migsched_solver::{MigMethod, Objective, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
 
 use super::Env;
@@ -37,10 +37,10 @@ pub struct ParvaResults {
     rows: Vec<ParvaRow>,
 }
 
-const METHODS: [(Method, &str); 3] = [
-    (Method::Ilp, "ILP"),
-    (Method::Homogeneous, "homogeneous"),
-    (Method::Greedy, "greedy (ParvaGPU-shaped)"),
+const METHODS: [(MigMethod, &str); 3] = [
+    (MigMethod::Ilp, "ILP"),
+    (MigMethod::Homogeneous, "homogeneous"),
+    (MigMethod::Greedy, "greedy (ParvaGPU-shaped)"),
 ];
 
 /// ParvaGPU's six scenarios in its own setting: each imported from `data` into

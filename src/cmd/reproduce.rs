@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::{Instance, Plan};
 use migsched_sim::{ServingMode, SimConfig, SimReport, SimSetup, Stop, WorkloadOptions, simulate};
-use migsched_solver::{Method, Objective, SolveOptions, solve};
+use migsched_solver::{MigMethod, Objective, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
 
 use super::repro_extra;
@@ -507,13 +507,13 @@ fn paris_elsa(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
         eprintln!("{name}: planning...");
         let heur = solve(
             &problem,
-            Method::Paris,
+            MigMethod::Paris,
             Objective::Paris,
             &SolveOptions::default(),
         );
         let ilp = solve(
             &problem,
-            Method::Ilp,
+            MigMethod::Ilp,
             Objective::Paris,
             &SolveOptions::default(),
         );

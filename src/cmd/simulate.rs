@@ -260,8 +260,7 @@ pub fn load_plan(env: &Env, path: &Path, instance: &Instance) -> Result<Plan> {
     if path.extension().and_then(|e| e.to_str()) == Some("toml") {
         return plan_from_servers(env, &text, path, instance);
     }
-    serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not a migsched plan: {e}", path.display()))
+    Ok(Plan::from_json(&text, &path.display().to_string())?)
 }
 
 #[derive(serde::Deserialize)]
@@ -389,18 +388,18 @@ pub fn plan_of_servers(
                 }
             })
             .collect();
-        plan_gpus.push(migsched_core::PlanGpu {
+        plan_gpus.push(migsched_core::PlanGpu::Mig(migsched_core::MigGpu {
             index: index as u32,
             gpu: g.gpu.id().to_string(),
             layout: layout.text(),
             instances,
-        });
+        }));
     }
     Ok(Plan {
         format: migsched_core::PLAN_FORMAT.to_string(),
         instance: instance.name.clone(),
-        method: "servers".into(),
-        objective: "none".into(),
+        method: migsched_core::Method::Imported,
+        objective: None,
         gpus_used: plan_gpus.len() as u32,
         gpus: plan_gpus,
         models: Vec::new(),
@@ -503,8 +502,9 @@ struct SimulateJson<'a> {
 
 pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
     // gpulet plans (MPS splits, `solve --method gpulet`) have their own simulator.
-    if let Ok(plan) = serde_json::from_str::<Plan>(&read_text(&args.sim.plan, "plan")?) {
-        if super::gpulet::is_gpulet_plan(&plan) {
+    let origin = args.sim.plan.display().to_string();
+    if let Ok(plan) = Plan::from_json(&read_text(&args.sim.plan, "plan")?, &origin) {
+        if plan.is_gpulet_plan() {
             return super::gpulet::simulate_plan(
                 env,
                 &args.sim.instance,
@@ -513,8 +513,11 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
                 args.sim.load,
                 args.sim.seed,
                 &args.gpulet,
-                args.json,
-                args.trace.as_deref(),
+                super::gpulet::SimOutputs {
+                    json: args.json,
+                    trace: args.trace.as_deref(),
+                    report: args.report.as_deref(),
+                },
             );
         }
     }

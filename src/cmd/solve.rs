@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use migsched_core::mig_parted::{Devices, ExportEntry, render_config};
-use migsched_core::{Catalog, Instance, Layout, Plan};
+use migsched_core::{Catalog, Instance, Plan, PlanGpu};
 use migsched_solver::{
-    Method, Objective, Problem, Solution, SolveOptions, Status, applicable, solve,
+    GpuletMethod, Method, MigMethod, Objective, Problem, Solution, SolveOptions, Status,
+    applicable, solve,
 };
 use serde::Serialize;
 
@@ -63,15 +63,15 @@ pub enum MethodArg {
 impl From<MethodArg> for Method {
     fn from(m: MethodArg) -> Method {
         match m {
-            MethodArg::Ilp => Method::Ilp,
-            MethodArg::Paris => Method::Paris,
-            MethodArg::Homogeneous => Method::Homogeneous,
-            MethodArg::Greedy => Method::Greedy,
-            MethodArg::Brute => Method::Brute,
-            MethodArg::Gpulet => Method::Gpulet,
-            MethodArg::GpuletUnaware => Method::GpuletUnaware,
-            MethodArg::GpuletIlp => Method::GpuletIlp,
-            MethodArg::Timeshare => Method::Timeshare,
+            MethodArg::Ilp => Method::Mig(MigMethod::Ilp),
+            MethodArg::Paris => Method::Mig(MigMethod::Paris),
+            MethodArg::Homogeneous => Method::Mig(MigMethod::Homogeneous),
+            MethodArg::Greedy => Method::Mig(MigMethod::Greedy),
+            MethodArg::Brute => Method::Mig(MigMethod::Brute),
+            MethodArg::Gpulet => Method::Gpulet(GpuletMethod::Gpulet),
+            MethodArg::GpuletUnaware => Method::Gpulet(GpuletMethod::GpuletUnaware),
+            MethodArg::GpuletIlp => Method::Gpulet(GpuletMethod::GpuletIlp),
+            MethodArg::Timeshare => Method::Gpulet(GpuletMethod::Timeshare),
         }
     }
 }
@@ -224,10 +224,11 @@ struct SolveJson<'a> {
 }
 
 pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
-    let method: Method = args.method.into();
-    if method.is_gpulet() {
-        return run_solve_gpulet(env, args, method);
-    }
+    let method = match Method::from(args.method) {
+        Method::Mig(m) => m,
+        Method::Gpulet(g) => return run_solve_gpulet(env, args, g),
+        Method::Imported => anyhow::bail!("--method: imported plans are not made by a method"),
+    };
     if args.interference.is_some() {
         anyhow::bail!("--interference: only the gpulet methods model interference");
     }
@@ -242,9 +243,7 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
     let solution = solve(&problem, method, objective, &options);
     if let Some(plan) = &solution.plan {
         if let Some(path) = &args.output {
-            let mut text = serde_json::to_string_pretty(plan).context("encoding the plan")?;
-            text.push('\n');
-            write_atomic(path, &text)?;
+            write_atomic(path, &plan.to_json())?;
         }
         if let Some(path) = &args.mig_parted {
             write_atomic(path, &mig_parted_of(env, plan, &instance)?)?;
@@ -276,7 +275,7 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
 }
 
 /// `solve` with a gpulet method: the instance's zoo models on MPS gpulets, min GPUs.
-fn run_solve_gpulet(env: &Env, args: SolveArgs, method: Method) -> Result<Outcome> {
+fn run_solve_gpulet(env: &Env, args: SolveArgs, method: GpuletMethod) -> Result<Outcome> {
     let (instance, problem) =
         super::gpulet::load_gpulet_problem(env, &args.instance, args.interference.as_deref())?;
     if args.mig_parted.is_some() {
@@ -284,9 +283,7 @@ fn run_solve_gpulet(env: &Env, args: SolveArgs, method: Method) -> Result<Outcom
     }
     let solution = super::gpulet::solve(&problem, method);
     if let (Some(plan), Some(path)) = (&solution.plan, &args.output) {
-        let mut text = serde_json::to_string_pretty(plan).context("encoding the plan")?;
-        text.push('\n');
-        write_atomic(path, &text)?;
+        write_atomic(path, &plan.to_json())?;
     }
     if args.json {
         print_json(&SolveJson {
@@ -308,23 +305,11 @@ fn run_solve_gpulet(env: &Env, args: SolveArgs, method: Method) -> Result<Outcom
 
 /// A mig-parted config with one device entry per plan GPU (device index = plan index).
 fn mig_parted_of(env: &Env, plan: &Plan, instance: &Instance) -> Result<String> {
-    let mut layouts = Vec::new();
-    for g in &plan.gpus {
-        let gpu = env.gpu(&g.gpu)?;
-        layouts.push(Layout::parse(gpu, &g.layout, instance.serving.driver)?);
-    }
-    let entries: Vec<ExportEntry> = layouts
-        .iter()
-        .zip(&plan.gpus)
-        .map(|(layout, g)| ExportEntry {
-            devices: Devices::List(vec![g.index]),
-            layout,
-        })
-        .collect();
-    Ok(render_config(
+    Ok(plan.mig_parted_config(
+        &env.catalog,
+        instance.serving.driver,
         &format!("migsched-{}", instance.name),
-        &entries,
-    ))
+    )?)
 }
 
 fn fmt_value(objective: Objective, v: Option<f64>) -> String {
@@ -384,25 +369,12 @@ fn print_solution(instance: &Instance, s: &Solution) {
         "instances (profile@start model batch x procs)",
     ]);
     for g in &plan.gpus {
-        let inst: Vec<String> = g
-            .instances
-            .iter()
-            .map(|i| match &i.model {
-                Some(m) => format!(
-                    "{}@{} {m} b{} x{}",
-                    i.profile,
-                    i.start,
-                    i.batch.unwrap_or(0),
-                    i.procs.unwrap_or(0)
-                ),
-                None => format!("{}@{} idle", i.profile, i.start),
-            })
-            .collect();
+        let (layout, parts) = describe_gpu(g);
         t.row(vec![
-            g.index.to_string(),
-            g.gpu.clone(),
-            g.layout.clone(),
-            inst.join("; "),
+            g.index().to_string(),
+            g.gpu().to_string(),
+            layout,
+            parts,
         ]);
     }
     out!("{}", t.render());
@@ -429,6 +401,49 @@ fn print_solution(instance: &Instance, s: &Solution) {
     outln!("\n{} GPUs, cost {:.2}", plan.gpus_used, plan.cost);
 }
 
+/// A plan GPU for tables: its partition (layout text, or `mps:` and the gpulet sizes) and
+/// what each part serves.
+fn describe_gpu(g: &PlanGpu) -> (String, String) {
+    match g {
+        PlanGpu::Mig(g) => {
+            let inst: Vec<String> = g
+                .instances
+                .iter()
+                .map(|i| match &i.model {
+                    Some(m) => format!(
+                        "{}@{} {m} b{} x{}",
+                        i.profile,
+                        i.start,
+                        i.batch.unwrap_or(0),
+                        i.procs.unwrap_or(0)
+                    ),
+                    None => format!("{}@{} idle", i.profile, i.start),
+                })
+                .collect();
+            (g.layout.clone(), inst.join("; "))
+        }
+        PlanGpu::Mps(g) => {
+            let sizes: Vec<String> = g.gpulets.iter().map(|l| l.percent.to_string()).collect();
+            let parts: Vec<String> = g
+                .gpulets
+                .iter()
+                .enumerate()
+                .flat_map(|(i, l)| {
+                    let idle = l
+                        .tasks
+                        .is_empty()
+                        .then(|| format!("gpulet-{}#{i} idle", l.percent));
+                    l.tasks
+                        .iter()
+                        .map(move |t| format!("gpulet-{}#{i} {} b{}", l.percent, t.model, t.batch))
+                        .chain(idle)
+                })
+                .collect();
+            (format!("mps:{}", sizes.join(",")), parts.join("; "))
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct CompareRow {
     method: Method,
@@ -453,11 +468,11 @@ pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
     let objective: Objective = args.solver.objective.into();
     let options = args.solver.options();
     let gpus = problem.gpus_available();
-    let methods: Vec<Method> = Method::ALL
+    let methods: Vec<MigMethod> = MigMethod::ALL
         .into_iter()
         .filter(|&m| applicable(m, objective))
         .filter(|&m| {
-            m != Method::Brute
+            m != MigMethod::Brute
                 || (gpus <= migsched_solver::BRUTE_MAX_GPUS
                     && problem.models.len() <= migsched_solver::BRUTE_MAX_MODELS)
         })
@@ -473,7 +488,7 @@ pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
         .collect();
     let ilp_bound = solutions
         .iter()
-        .find(|s| s.method == Method::Ilp)
+        .find(|s| s.method == Method::Mig(MigMethod::Ilp))
         .and_then(|s| s.bound);
     let rows: Vec<CompareRow> = solutions
         .iter()

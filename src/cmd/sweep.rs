@@ -15,12 +15,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use migsched_core::{Instance, Plan, ProfileSource};
 use migsched_sim::{ServingMode, SimConfig, Stop, simulate};
-use migsched_solver::{Method, Objective, Problem, SolveOptions, solve};
+use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
 
 use super::reproduce::setup_of;
 use super::simulate::{SchedulerArg, make_scheduler};
-use super::solve::{MethodArg, ObjectiveArg, load_problem};
+use super::solve::load_problem;
 use super::{Env, Outcome};
 use crate::output::{print_json, read_text, write_atomic};
 use crate::tables::{ColumnData, write_table};
@@ -132,11 +132,15 @@ struct Cell {
     duration_s: f64,
     mode: String,
     requests: u64,
-    slo_attainment: f64,
-    throughput_rps: f64,
-    goodput_rps: f64,
-    latency_mean_ms: f64,
-    latency_p99_ms: f64,
+    /// Simulated figures; absent when the cell has no plan (or nothing finished).
+    slo_attainment: Option<f64>,
+    throughput_rps: Option<f64>,
+    goodput_rps: Option<f64>,
+    latency_mean_ms: Option<f64>,
+    latency_p99_ms: Option<f64>,
+    /// Why the cell has no plan (the solver's reason), when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
     version: String,
 }
 
@@ -241,19 +245,23 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
             spec.duration_s
         );
     }
-    let methods: Vec<(String, MethodArg)> = spec
+    // Sweeps plan MIG layouts; a gpulet method is refused here, not sent to the MIG solver.
+    let methods: Vec<(String, MigMethod)> = spec
         .methods
         .iter()
         .map(|m| {
-            Ok((
-                m.to_lowercase(),
-                parse_enum::<MethodArg>("method", m, &spec_path)?,
-            ))
+            let method: MigMethod = m
+                .to_lowercase()
+                .parse()
+                .with_context(|| format!("{}: methods", spec_path.display()))?;
+            Ok((method.name().to_string(), method))
         })
         .collect::<Result<_>>()?;
     let objective_name = spec.objective.clone().unwrap_or_else(|| "min-gpus".into());
-    let objective: Objective =
-        parse_enum::<ObjectiveArg>("objective", &objective_name, &spec_path)?.into();
+    let objective: Objective = objective_name
+        .to_lowercase()
+        .parse()
+        .with_context(|| format!("{}: objective", spec_path.display()))?;
     let scheds: Vec<(String, SchedulerArg)> = spec
         .schedulers
         .iter()
@@ -355,21 +363,28 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
     );
 
     // Plans, once per (instance, method) that a cell to run needs.
-    let mut plans: BTreeMap<(usize, usize), (String, Option<Plan>)> = BTreeMap::new();
+    // Per (instance, method): the solver's status, its plan, and why there is none.
+    type Planned = (String, Option<Plan>, Option<String>);
+    let mut plans: BTreeMap<(usize, usize), Planned> = BTreeMap::new();
     for &k in &todo {
         let (i, m, ..) = grid[k];
         if plans.contains_key(&(i, m)) {
             continue;
         }
         let problem = &loaded[i].problem;
-        let method: Method = methods[m].1.into();
+        let method = methods[m].1;
         let opts = SolveOptions::default();
         eprintln!(
             "sweep: planning {} with {}...",
             loaded[i].name, methods[m].0
         );
         let sol = solve(problem, method, objective, &opts);
-        plans.insert((i, m), (sol.status.name().to_string(), sol.plan));
+        let failure = sol.plan.is_none().then(|| {
+            sol.reason
+                .clone()
+                .unwrap_or_else(|| format!("no plan ({})", sol.status.name()))
+        });
+        plans.insert((i, m), (sol.status.name().to_string(), sol.plan, failure));
     }
 
     // The cells, `jobs` at a time.
@@ -379,7 +394,7 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
     let run_cell = |k: usize| -> Result<()> {
         let (i, m, s, load, seed) = grid[k];
         let l = &loaded[i];
-        let (status, plan) = &plans[&(i, m)];
+        let (status, plan, failure) = &plans[&(i, m)];
         let mut cell = Cell {
             index: k,
             key: key_of(k),
@@ -396,11 +411,12 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
             duration_s: spec.duration_s,
             mode: mode_name.clone(),
             requests: 0,
-            slo_attainment: f64::NAN,
-            throughput_rps: f64::NAN,
-            goodput_rps: f64::NAN,
-            latency_mean_ms: f64::NAN,
-            latency_p99_ms: f64::NAN,
+            slo_attainment: None,
+            throughput_rps: None,
+            goodput_rps: None,
+            latency_mean_ms: None,
+            latency_p99_ms: None,
+            failure: failure.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
         if let Some(plan) = plan {
@@ -423,12 +439,13 @@ pub fn run(env: &Env, args: SweepArgs) -> Result<Outcome> {
                 &mut migsched_sim::NoObserver,
             )?;
             cell.gpus_used = u64::from(plan.gpus_used);
-            cell.requests = r.requests;
-            cell.slo_attainment = r.slo_attainment;
-            cell.throughput_rps = r.throughput_rps;
-            cell.goodput_rps = r.goodput_rps;
-            cell.latency_mean_ms = r.latency_ms.mean;
-            cell.latency_p99_ms = r.latency_ms.p99;
+            let m = &r.metrics.overall;
+            cell.requests = m.requests;
+            cell.slo_attainment = m.slo_attainment;
+            cell.throughput_rps = m.throughput_rps;
+            cell.goodput_rps = m.goodput_rps;
+            cell.latency_mean_ms = m.latency_ms_mean;
+            cell.latency_p99_ms = m.latency_ms_p99;
         }
         let text = serde_json::to_string_pretty(&cell)? + "\n";
         write_atomic(&cells_dir.join(format!("{}.json", cell.key)), &text)?;
@@ -488,8 +505,15 @@ fn collect(dirs: &[PathBuf]) -> Result<Vec<Cell>> {
         paths.sort();
         for p in paths {
             let text = read_text(&p, "a sweep cell")?;
-            let cell: Cell = serde_json::from_str(&text)
+            let mut cell: Cell = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a sweep cell", p.display()))?;
+            // Cells written before failures were recorded: no figures, a status without a plan.
+            if cell.failure.is_none()
+                && cell.slo_attainment.is_none()
+                && !matches!(cell.status.as_str(), "optimal" | "feasible")
+            {
+                cell.failure = Some(format!("no plan ({})", cell.status));
+            }
             if let Some(prev) = by_key.get(&cell.key) {
                 let same = serde_json::to_string(prev)? == serde_json::to_string(&cell)?;
                 if !same {
@@ -512,6 +536,7 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
     let s = |f: fn(&Cell) -> String| ColumnData::Str(cells.iter().map(f).collect());
     let u = |f: fn(&Cell) -> u64| ColumnData::U64(cells.iter().map(f).collect());
     let x = |f: fn(&Cell) -> f64| ColumnData::F64(cells.iter().map(f).collect());
+    let o = |f: fn(&Cell) -> Option<f64>| ColumnData::OptF64(cells.iter().map(f).collect());
     let columns = [
         ("index", u(|c| c.index as u64)),
         ("instance", s(|c| c.instance.clone())),
@@ -525,11 +550,12 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
         ("duration_s", x(|c| c.duration_s)),
         ("mode", s(|c| c.mode.clone())),
         ("requests", u(|c| c.requests)),
-        ("slo_attainment", x(|c| c.slo_attainment)),
-        ("throughput_rps", x(|c| c.throughput_rps)),
-        ("goodput_rps", x(|c| c.goodput_rps)),
-        ("latency_mean_ms", x(|c| c.latency_mean_ms)),
-        ("latency_p99_ms", x(|c| c.latency_p99_ms)),
+        ("slo_attainment", o(|c| c.slo_attainment)),
+        ("throughput_rps", o(|c| c.throughput_rps)),
+        ("goodput_rps", o(|c| c.goodput_rps)),
+        ("latency_mean_ms", o(|c| c.latency_mean_ms)),
+        ("latency_p99_ms", o(|c| c.latency_p99_ms)),
+        ("failure", s(|c| c.failure.clone().unwrap_or_default())),
         ("instance_hash", s(|c| c.instance_hash.clone())),
         ("profiles_hash", s(|c| c.profiles_hash.clone())),
         ("version", s(|c| c.version.clone())),
@@ -542,12 +568,17 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
 }
 
 fn summarize(cells: &[Cell], out: &Path, json: bool) -> Result<Outcome> {
-    let unplanned = cells.iter().filter(|c| c.gpus_used == 0).count();
+    let failed: Vec<&Cell> = cells.iter().filter(|c| c.failure.is_some()).collect();
+    let unplanned = failed.len();
     if json {
         let v = serde_json::json!({
             "out": out.display().to_string(),
             "cells": cells.len(),
             "unplanned": unplanned,
+            "failed": failed
+                .iter()
+                .map(|c| serde_json::json!({"key": c.key, "status": c.status, "failure": c.failure}))
+                .collect::<Vec<_>>(),
         });
         print_json(&v)?;
     } else {
@@ -558,6 +589,14 @@ fn summarize(cells: &[Cell], out: &Path, json: bool) -> Result<Outcome> {
             unplanned,
             out.join("results.csv").display()
         );
+        for c in &failed {
+            outln!(
+                "  no plan: {} ({}): {}",
+                c.key,
+                c.status,
+                c.failure.as_deref().unwrap_or("")
+            );
+        }
     }
     Ok(Outcome::from_ok(unplanned == 0))
 }

@@ -201,14 +201,18 @@ fn layout(env: &Env, args: LayoutArgs) -> Result<Outcome> {
             for g in &plan.gpus {
                 let mine: Vec<Violation> = all
                     .iter()
-                    .filter(|v| v.at.gpu == Some(g.index))
+                    .filter(|v| v.at.gpu == Some(g.index()))
                     .cloned()
                     .collect();
+                let mig = g.as_mig();
                 items.push(LayoutItem {
-                    what: format!("gpu {} ({})", g.index, g.gpu),
-                    layout: Some(g.layout.clone()),
-                    checked: true,
-                    reason: None,
+                    what: format!("gpu {} ({})", g.index(), g.gpu()),
+                    layout: mig.map(|m| m.layout.clone()),
+                    checked: mig.is_some(),
+                    reason: mig.is_none().then(|| {
+                        "an MPS split into gpulets, not a MIG layout (verify plan checks it)"
+                            .to_string()
+                    }),
                     violations: mine,
                 });
             }
@@ -392,7 +396,7 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
         report.serving,
         report.models.len(),
     );
-    if plan.objective == "max-load" {
+    if plan.objective == Some(migsched_core::Objective::MaxLoad) {
         if let Some(l) = report.load {
             println!("  load factor served: {l:.4}");
         }

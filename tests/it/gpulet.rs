@@ -46,8 +46,26 @@ fn solve_simulate_with_autoscaling_and_verify_the_trace() {
         let p: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
         for g in p["gpus"].as_array().unwrap() {
-            assert!(g["layout"].as_str().unwrap().starts_with("mps:"));
+            assert_eq!(g["kind"], "mps", "{g}");
+            assert!(
+                g["gpulets"]
+                    .as_array()
+                    .is_some_and(|l| (1..=2).contains(&l.len()))
+            );
         }
+        // D2: the project's own gpulet plans pass `verify plan` by gpulet's rules (they
+        // failed it when the split hid in the layout string).
+        let r = expect(
+            &[
+                "verify",
+                "plan",
+                plan.to_str().unwrap(),
+                "--instance",
+                &inst,
+            ],
+            0,
+        );
+        assert!(r.stdout.contains("no violations"), "{method}: {}", r.stdout);
     }
     // The program is a lower bound on every heuristic.
     assert!(
@@ -57,6 +75,7 @@ fn solve_simulate_with_autoscaling_and_verify_the_trace() {
 
     let plan = d.join("gpulet.json");
     let trace = d.join("t.jsonl");
+    let report = d.join("r.json");
     let r = expect(
         &[
             "simulate",
@@ -74,13 +93,26 @@ fn solve_simulate_with_autoscaling_and_verify_the_trace() {
             "steps:4=2,8=0.5",
             "--trace",
             trace.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
         ],
         0,
     );
     assert!(r.stdout.contains("autoscaling:"), "{}", r.stdout);
     assert!(r.stdout.contains("SLO attainment"), "{}", r.stdout);
-    let v = expect(&["verify", "trace", trace.to_str().unwrap()], 0);
-    assert!(!v.stdout.is_empty());
+    // D3: the gpulet simulator's report agrees with its trace on every shared metric.
+    let v = expect(
+        &[
+            "verify",
+            "trace",
+            trace.to_str().unwrap(),
+            "--metrics",
+            report.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(v.stdout.contains("no violations"), "{}", v.stdout);
+    assert!(!v.stdout.contains("does not define"), "{}", v.stdout);
 
     // Bad input: unknown method for autoscaling, malformed rates.
     let r = expect(
@@ -330,4 +362,18 @@ fn interference_coefficients_round_trip_and_steer_the_planner() {
         r.stderr
     );
     assert!(!std::path::Path::new(&out).exists());
+}
+
+/// Plans of the previous format (`migsched-plan/1`, the split hidden in `layout: "mps:…"`)
+/// still read: checked by gpulet's rules and simulated.
+#[test]
+fn version_1_gpulet_plans_still_read() {
+    let d = tmp("gpulet-v1");
+    let inst = write(&d, "mix.toml", INSTANCE);
+    let old = super::repo().join("verify/tests/fixtures/gpulet-plan-v1.json");
+    let old = old.to_str().unwrap();
+    let r = expect(&["verify", "plan", old, "--instance", &inst], 0);
+    assert!(r.stdout.contains("no violations"), "{}", r.stdout);
+    let r = expect(&["simulate", &inst, "--plan", old, "--duration", "2"], 0);
+    assert!(r.stdout.contains("SLO attainment"), "{}", r.stdout);
 }

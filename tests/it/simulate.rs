@@ -271,7 +271,12 @@ fn bad_simulation_input_exits_2() {
         &["simulate", "datasets/instances/small.toml", "--plan", &junk],
         2,
     );
-    assert!(r.stderr.contains("not a migsched plan"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("junk.json: format: format (missing) is not migsched-plan/2"),
+        "{}",
+        r.stderr
+    );
     let other = d.join("other.json").display().to_string();
     expect(
         &["solve", "datasets/instances/medium.toml", "-o", &other],
@@ -349,4 +354,99 @@ fn sim_bench_runs() {
     assert_eq!(v[0]["requests"], 20000);
     let r = expect(&["bench", "sim", "--requests", "20000"], 0);
     assert!(r.stdout.contains("per CPU s"), "{}", r.stdout);
+}
+
+/// D3: `simulate --trace --report` then `verify trace --metrics` disagreed (the simulator left
+/// in-flight requests out of slo_attainment, the names differed, and most reported figures went
+/// unchecked). Every simulator now reports the shared metrics, and every one is checked.
+#[test]
+fn every_simulator_report_passes_verify_trace_metrics() {
+    let d = tmp("sim-metrics");
+    let p = plan(&d, "small", "min-gpus");
+    let check = |trace: &std::path::Path, report: &std::path::Path, what: &str| {
+        let r = expect(
+            &[
+                "verify",
+                "trace",
+                trace.to_str().unwrap(),
+                "--metrics",
+                report.to_str().unwrap(),
+                "--json",
+            ],
+            0,
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let notes = v["not_checked"].to_string();
+        assert!(!notes.contains("metrics"), "{what}: {notes}");
+        let rep: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        assert!(
+            rep["metrics"]["overall"]["slo_attainment"].is_number(),
+            "{what}"
+        );
+    };
+    for sched in ["fifs", "round-robin", "least-loaded", "elsa"] {
+        let (t, r) = (
+            d.join(format!("{sched}.jsonl")),
+            d.join(format!("{sched}.json")),
+        );
+        expect(
+            &[
+                "simulate",
+                "datasets/instances/small.toml",
+                "--plan",
+                &p,
+                "--scheduler",
+                sched,
+                "--duration",
+                "1",
+                "--warmup",
+                "0.2",
+                "--trace",
+                t.to_str().unwrap(),
+                "--report",
+                r.to_str().unwrap(),
+            ],
+            0,
+        );
+        check(&t, &r, sched);
+    }
+    for sched in ["serial", "graph", "lazy"] {
+        let (t, r) = (
+            d.join(format!("n-{sched}.jsonl")),
+            d.join(format!("n-{sched}.json")),
+        );
+        expect(
+            &[
+                "simulate-nodes",
+                "--model",
+                "resnet50",
+                "--scheduler",
+                sched,
+                "--rate",
+                "400",
+                "--duration",
+                "0.3",
+                "--trace",
+                t.to_str().unwrap(),
+                "--report",
+                r.to_str().unwrap(),
+            ],
+            0,
+        );
+        check(&t, &r, sched);
+    }
+    // A report edited after the run is caught.
+    let r = d.join("fifs.json");
+    let mut rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&r).unwrap()).unwrap();
+    rep["metrics"]["overall"]["finished"] = serde_json::json!(1);
+    let bad = write(&d, "bad.json", &rep.to_string());
+    let t = d.join("fifs.jsonl").display().to_string();
+    let out = expect(&["verify", "trace", &t, "--metrics", &bad], 1);
+    assert!(
+        out.stdout.contains("reports finished = 1"),
+        "{}",
+        out.stdout
+    );
 }

@@ -23,7 +23,7 @@ fn bundled_instances_solve_to_proven_optima() {
         }
         assert_eq!(v["status"], "optimal", "{name}");
         assert_eq!(v["objective_value"], v["bound"], "{name}");
-        assert_eq!(v["plan"]["format"], "migsched-plan/1");
+        assert_eq!(v["plan"]["format"], "migsched-plan/2");
     }
 }
 

@@ -150,3 +150,47 @@ fn bad_specs_are_unusable_input() {
         r.stderr
     );
 }
+
+/// D4: a method that finds no plan made the sweep exit 2 with no results ("invalid type: null,
+/// expected f64" reading its own cells back). Now the cell is recorded with its failure, the
+/// results are written, and the sweep answers 1.
+#[test]
+fn a_cell_without_a_plan_is_recorded_and_the_sweep_answers_no() {
+    let d = tmp("sweep-fail");
+    let body = GRID
+        .replace(r#"["ilp", "greedy"]"#, r#"["greedy", "paris"]"#)
+        .replace(r#"["fifs", "elsa"]"#, r#"["fifs"]"#)
+        .replace("[0.5, 1.0]", "[1.0]")
+        .replace("[1, 2]", "[1]");
+    let s = spec(&d, &body);
+    let out = d.join("out");
+    let r = expect(
+        &["sweep", s.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        1,
+    );
+    assert!(r.stdout.contains("(1 without a plan)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("does not answer objective min-gpus"),
+        "{}",
+        r.stdout
+    );
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    let paris = lines.iter().find(|l| l.contains(",paris,")).unwrap();
+    assert!(paris.contains("infeasible"), "{paris}");
+    assert!(!csv.contains("NaN"), "{csv}");
+    // Running again reads the recorded cells back (resume) and answers the same.
+    let r = expect(
+        &["sweep", s.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        1,
+    );
+    assert!(r.stdout.contains("(1 without a plan)"), "{}", r.stdout);
+    // A gpulet method is refused when the spec is read, not sent to the MIG solver.
+    let s = spec(&d, &body.replace(r#""paris""#, r#""gpulet""#));
+    let r = expect(
+        &["sweep", s.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        2,
+    );
+    assert!(r.stderr.contains("plans MPS gpulets"), "{}", r.stderr);
+}

@@ -1,30 +1,15 @@
 //! Reading the files the checkers take: plans (JSON), and layout files in any of three
 //! forms (a plan, a mig-parted config, or layouts in text form, one per line).
 
+use migsched_core::Plan;
 use migsched_core::mig_parted::MigPartedConfig;
-use migsched_core::{PLAN_FORMAT, Plan};
 
 use crate::error::InputError;
 use crate::layout::{PlacedInstance, parse_layout_text};
 
-/// Reads a plan file (`migsched-plan/1`).
+/// Reads a plan file (`migsched-plan/2`, or the older `migsched-plan/1`).
 pub fn parse_plan(text: &str, origin: &str) -> Result<Plan, InputError> {
-    if text.trim().is_empty() {
-        return Err(InputError::new(
-            origin,
-            format!("the file is empty; a plan is a JSON object of format {PLAN_FORMAT}"),
-        ));
-    }
-    let plan: Plan = serde_json::from_str(text)
-        .map_err(|e| InputError::at_line(origin, e.line(), format!("not a plan: {e}")))?;
-    if plan.format != PLAN_FORMAT {
-        return Err(InputError::new(
-            origin,
-            format!("format '{}' is not {PLAN_FORMAT}", plan.format),
-        )
-        .with_field("format"));
-    }
-    Ok(plan)
+    Plan::from_json(text, origin)
 }
 
 /// A layout file, by form.
@@ -89,9 +74,16 @@ mod tests {
     fn plan_errors_name_the_file() {
         assert_eq!(
             parse_plan("\n", "p.json").unwrap_err().to_string(),
-            "p.json: the file is empty; a plan is a JSON object of format migsched-plan/1"
+            "p.json: the file is empty; a plan is a JSON object of format migsched-plan/2"
         );
         let e = parse_plan("{\n\"format\": 3}", "p.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "p.json: format: format 3 is not migsched-plan/2 (or the older migsched-plan/1)"
+        );
+        let e = parse_plan("{\n\"format\": \"migsched-plan/2\", \"gpus\": 1}", "p.json")
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("p.json:2: not a plan: invalid type"), "{e}");
@@ -102,7 +94,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "p.json: format: format 'other/2' is not migsched-plan/1"
+            "p.json: format: format \"other/2\" is not migsched-plan/2 (or the older migsched-plan/1)"
         );
     }
 

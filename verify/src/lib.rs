@@ -4,7 +4,7 @@
 //! tools' plans into migsched plans so they can be checked alike.
 
 pub mod elsa;
-pub mod error;
+pub use migsched_core::error;
 pub mod import;
 pub mod input;
 pub mod layout;

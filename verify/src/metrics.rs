@@ -1,57 +1,18 @@
 //! Serving metrics recomputed from a trace, and their comparison with the metrics a system
-//! reports (a flat or nested JSON object of numbers).
+//! reports: a migsched report (its `metrics` section, every metric of which is checked) or any
+//! flat or nested JSON object of numbers.
 //!
-//! Definitions, so any system can report comparable figures:
-//! - `requests`: arrivals; `finished`, `dropped`: requests that ended so; `unfinished`: the rest.
-//! - a request's latency is `finish − arrival`; it meets its SLO when that is at most the
-//!   model's SLO (in ns, `round(slo_ms · 10⁶)`); `slo_met` counts those;
-//! - `slo_attainment = slo_met / requests` (dropped and unfinished requests miss);
-//! - `throughput_rps = finished / duration`, `goodput_rps = slo_met / duration`, with the
-//!   header's `duration_ns`;
-//! - `latency_ms_mean`, and percentiles `latency_ms_p50`, `_p90`, `_p99` over finished
-//!   requests by nearest rank: the value at rank `⌈p·n⌉` of the ascending latencies;
-//! - `samples_finished`: samples (request batch sizes) of finished requests.
-//!
-//! The same figures per model are named `models.<model>.<metric>`.
+//! The names, meanings and tolerances are [`migsched_core::metrics`]'s; this module computes
+//! them with its own code from the trace's events.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+pub use migsched_core::metrics::ServingMetrics as Metrics;
+use migsched_core::metrics::definition;
 
 use crate::error::InputError;
-use crate::plan::{FIGURE_TOLERANCE, close, fmt_num};
+use crate::plan::fmt_num;
 use crate::violation::{Location, Rule, Violation};
-
-/// Metrics of a set of requests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Metrics {
-    /// Arrivals.
-    pub requests: u64,
-    /// Finished requests.
-    pub finished: u64,
-    /// Dropped requests.
-    pub dropped: u64,
-    /// Requests that neither finished nor were dropped.
-    pub unfinished: u64,
-    /// Finished requests within their SLO.
-    pub slo_met: u64,
-    /// Samples of finished requests.
-    pub samples_finished: u64,
-    /// `slo_met / requests`.
-    pub slo_attainment: Option<f64>,
-    /// Finished requests per second of the trace.
-    pub throughput_rps: Option<f64>,
-    /// Requests within their SLO per second of the trace.
-    pub goodput_rps: Option<f64>,
-    /// Mean latency of finished requests, ms.
-    pub latency_ms_mean: Option<f64>,
-    /// Median latency (nearest rank), ms.
-    pub latency_ms_p50: Option<f64>,
-    /// 90th percentile latency (nearest rank), ms.
-    pub latency_ms_p90: Option<f64>,
-    /// 99th percentile latency (nearest rank), ms.
-    pub latency_ms_p99: Option<f64>,
-}
 
 /// How one request ended, for the metrics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,9 +39,9 @@ pub fn nearest_rank(sorted: &[u64], p: f64) -> Option<u64> {
     Some(sorted[rank.min(sorted.len()) - 1])
 }
 
-impl Metrics {
-    /// Metrics of requests given as (batch, outcome) over a trace of `duration_ns`.
-    pub fn of(requests: &[(u32, Outcome)], duration_ns: u64) -> Metrics {
+/// Metrics of requests given as (batch, outcome) over a measured `duration_ns`.
+pub fn metrics_of(requests: &[(u32, Outcome)], duration_ns: u64) -> Metrics {
+    {
         let mut m = Metrics {
             requests: requests.len() as u64,
             ..Metrics::default()
@@ -119,39 +80,15 @@ impl Metrics {
         m.latency_ms_p99 = pct(0.99);
         m
     }
-
-    /// (name, value) of every metric that has a value.
-    pub fn values(&self) -> Vec<(&'static str, f64)> {
-        let mut v = vec![
-            ("requests", self.requests as f64),
-            ("finished", self.finished as f64),
-            ("dropped", self.dropped as f64),
-            ("unfinished", self.unfinished as f64),
-            ("slo_met", self.slo_met as f64),
-            ("samples_finished", self.samples_finished as f64),
-        ];
-        for (name, x) in [
-            ("slo_attainment", self.slo_attainment),
-            ("throughput_rps", self.throughput_rps),
-            ("goodput_rps", self.goodput_rps),
-            ("latency_ms_mean", self.latency_ms_mean),
-            ("latency_ms_p50", self.latency_ms_p50),
-            ("latency_ms_p90", self.latency_ms_p90),
-            ("latency_ms_p99", self.latency_ms_p99),
-        ] {
-            if let Some(x) = x {
-                v.push((name, x));
-            }
-        }
-        v
-    }
 }
 
 /// Metrics a system reports, flattened to dotted names (`models.resnet50.slo_attainment`).
 pub type ReportedMetrics = BTreeMap<String, f64>;
 
-/// Reads reported metrics: a JSON object whose leaves are numbers (nested objects flatten
-/// to dotted names; other leaves such as strings are skipped).
+/// Reads reported metrics. A migsched report (an object with a `metrics` section holding
+/// `overall` and `models`) gives exactly that section's metrics (`slo_attainment`,
+/// `models.<m>.requests`, ...); any other JSON object gives its number leaves (nested objects
+/// flatten to dotted names; other leaves such as strings are skipped).
 pub fn parse_metrics(text: &str, origin: &str) -> Result<ReportedMetrics, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::new(
@@ -168,7 +105,17 @@ pub fn parse_metrics(text: &str, origin: &str) -> Result<ReportedMetrics, InputE
         ));
     }
     let mut out = ReportedMetrics::new();
-    flatten("", &v, &mut out);
+    match v.get("metrics").filter(|m| m.get("overall").is_some()) {
+        Some(section) => {
+            let section: migsched_core::metrics::RunMetrics =
+                serde_json::from_value(section.clone()).map_err(|e| {
+                    InputError::new(origin, format!("not a metrics section: {e}"))
+                        .with_field("metrics")
+                })?;
+            out.extend(section.named_values());
+        }
+        None => flatten("", &v, &mut out),
+    }
     Ok(out)
 }
 
@@ -215,7 +162,8 @@ pub fn compare(
         match known.get(name) {
             None => unknown.push(name.clone()),
             Some((model, actual)) => {
-                if !close(value, *actual, FIGURE_TOLERANCE * 1e3) {
+                let tolerance = definition(name).map_or(0.0, |d| d.tolerance);
+                if !within(value, *actual, tolerance) {
                     let at = match model {
                         Some(m) => Location::none().with_model(m),
                         None => Location::none(),
@@ -234,6 +182,12 @@ pub fn compare(
         }
     }
     (out, unknown)
+}
+
+/// Whether a reported value is within a relative `tolerance` of the recomputed one (an
+/// absolute 1e-9 near zero; exact counts compare to the unit).
+fn within(reported: f64, actual: f64, tolerance: f64) -> bool {
+    (reported - actual).abs() <= tolerance * actual.abs().max(reported.abs()) + 1e-9
 }
 
 /// [`compare`] for a checker's report: nothing when no metrics were `reported`; otherwise the
@@ -281,7 +235,7 @@ mod tests {
             latency_ns: ms * 1_000_000,
             met,
         };
-        let m = Metrics::of(
+        let m = metrics_of(
             &[
                 (1, fin(2, true)),
                 (4, fin(6, false)),
@@ -300,7 +254,7 @@ mod tests {
         assert_eq!(m.goodput_rps, Some(0.5));
         assert_eq!(m.latency_ms_mean, Some(4.0));
         assert_eq!((m.latency_ms_p50, m.latency_ms_p99), (Some(2.0), Some(6.0)));
-        let empty = Metrics::of(&[], 0);
+        let empty = metrics_of(&[], 0);
         assert_eq!(empty.slo_attainment, None);
         assert_eq!(empty.throughput_rps, None);
         assert_eq!(empty.values().len(), 6);
@@ -315,7 +269,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.len(), 4);
-        let mut overall = Metrics::of(&[], 1);
+        let mut overall = metrics_of(&[], 1);
         overall.requests = 4;
         overall.slo_attainment = Some(0.25);
         let mut per = BTreeMap::new();

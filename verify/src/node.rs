@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use migsched_core::{EventKind, TraceEvent};
 
-use crate::metrics::{Metrics, Outcome, check_reported};
+use crate::metrics::{Outcome, check_reported, metrics_of};
 use crate::trace::{Trace, TraceOptions, TraceReport, slo_ns};
 use crate::violation::{Location, Rule, Violation, format_ns};
 
@@ -687,7 +687,7 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
         outcomes.push((1, outcome));
     }
     c.out.extend(never);
-    let metrics = Metrics::of(&outcomes, header.duration_ns);
+    let metrics = metrics_of(&outcomes, header.duration_ns);
     let models = BTreeMap::from([(model.to_string(), metrics.clone())]);
     check_reported(
         &metrics,

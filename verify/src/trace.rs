@@ -50,7 +50,7 @@ use serde::Serialize;
 
 use crate::elsa::{ElsaParams, TOLERANCE_NS, compute_slices_of, replay};
 use crate::error::InputError;
-use crate::metrics::{Metrics, Outcome, ReportedMetrics, check_reported};
+use crate::metrics::{Metrics, Outcome, ReportedMetrics, check_reported, metrics_of};
 use crate::plan::{FIGURE_TOLERANCE, close, fmt_num};
 use crate::violation::{Location, Rule, Violation, format_ns};
 
@@ -543,7 +543,13 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
     // Every request ends exactly once.
     let end_t = prev_t.unwrap_or(0);
     let mut outcomes: Vec<(u32, Outcome)> = Vec::new();
-    let mut per_model: BTreeMap<String, Vec<(u32, Outcome)>> = BTreeMap::new();
+    // Every model of the header has metrics, requests or not.
+    let mut per_model: BTreeMap<String, Vec<(u32, Outcome)>> = header
+        .models
+        .iter()
+        .map(|m| (m.model.clone(), Vec::new()))
+        .collect();
+    let warmup = header.warmup_ns.unwrap_or(0);
     let mut never: Vec<Violation> = Vec::new();
     let mut in_flight_at_end = 0usize;
     for (&id, r) in &c.reqs {
@@ -584,6 +590,10 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
                 Outcome::Unfinished
             }
         };
+        // The metrics count requests that arrived after the warm-up.
+        if r.arrival < warmup {
+            continue;
+        }
         outcomes.push((r.batch, outcome));
         per_model
             .entry(r.model.clone())
@@ -591,10 +601,11 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
             .push((r.batch, outcome));
     }
     c.out.extend(never);
-    let metrics = Metrics::of(&outcomes, header.duration_ns);
+    let measured = header.duration_ns.saturating_sub(warmup);
+    let metrics = metrics_of(&outcomes, measured);
     let models: BTreeMap<String, Metrics> = per_model
         .into_iter()
-        .map(|(m, o)| (m, Metrics::of(&o, header.duration_ns)))
+        .map(|(m, o)| (m, metrics_of(&o, measured)))
         .collect();
     check_reported(
         &metrics,
@@ -670,7 +681,7 @@ fn check_header(c: &mut Checker<'_>, plan: Option<&Plan>) {
                 ),
             );
         }
-        let found = plan.gpus.iter().find(|g| g.index == i.gpu).and_then(|g| {
+        let found = plan.mig_gpus().find(|g| g.index == i.gpu).and_then(|g| {
             g.instances
                 .iter()
                 .find(|p| p.profile.eq_ignore_ascii_case(&i.profile) && p.start == i.start)

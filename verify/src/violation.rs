@@ -57,6 +57,12 @@ pub enum Rule {
     Totals,
     /// PARIS-setting checks: batch classes, routed load.
     Paris,
+    /// An MPS split that is not gpulet's: more than two gpulets, a size outside the allowed
+    /// set, or sizes adding to more than 100.
+    Gpulet,
+    /// A gpulet's duty cycle that does not hold: a task whose batch and rate disagree with
+    /// the cycle, or batches that do not fit in it (occupancy above 1).
+    DutyCycle,
 
     // --- traces ---
     /// An event out of its causal order (arrival ≤ dispatch ≤ start ≤ finish), or about a
@@ -100,7 +106,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 36] = [
+    pub const ALL: [Rule; 38] = [
         Rule::UnknownProfile,
         Rule::IllegalStart,
         Rule::Overlap,
@@ -122,6 +128,8 @@ impl Rule {
         Rule::Demand,
         Rule::Totals,
         Rule::Paris,
+        Rule::Gpulet,
+        Rule::DutyCycle,
         Rule::Causality,
         Rule::Clock,
         Rule::OneBatchPerSlot,
@@ -163,6 +171,8 @@ impl Rule {
             Rule::Demand => "demand",
             Rule::Totals => "totals",
             Rule::Paris => "paris",
+            Rule::Gpulet => "gpulet",
+            Rule::DutyCycle => "duty-cycle",
             Rule::Causality => "causality",
             Rule::Clock => "clock",
             Rule::OneBatchPerSlot => "one-batch-per-slot",

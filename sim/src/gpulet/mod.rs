@@ -22,8 +22,11 @@
 use std::collections::VecDeque;
 
 use migsched_core::gpulet::interference::{Coefficients, Usage};
+use migsched_core::metrics::RunMetrics;
 use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
 use serde::Serialize;
+
+use crate::metrics::MetricsRecorder;
 
 use crate::{EventQueue, Rng};
 
@@ -230,6 +233,8 @@ pub struct GpuletReport {
     pub epochs: Vec<EpochPoint>,
     /// GPU-seconds configured over the arrival window.
     pub gpu_seconds: f64,
+    /// The serving metrics as `migsched_core::metrics` defines them, over the trace's span.
+    pub metrics: RunMetrics,
 }
 
 /// The planner autoscaling calls: rates (requests/s per model) to a configuration.
@@ -285,10 +290,13 @@ struct World<'a> {
     instances: Vec<TraceInstance>,
     report: GpuletReport,
     arrivals_epoch: Vec<u64>,
+    recorder: MetricsRecorder,
+    last_t: u64,
 }
 
 impl World<'_> {
     fn log(&mut self, e: TraceEvent) {
+        self.last_t = self.last_t.max(e.t);
         if self.opts.trace {
             self.events.push(e);
         }
@@ -354,6 +362,7 @@ impl World<'_> {
                 if r.arrival + slo <= now {
                     let r = self.queues[task.model].pop_front().unwrap();
                     self.report.models[task.model].dropped += 1;
+                    self.recorder.dropped(task.model);
                     let mut e = TraceEvent::new(now, EventKind::Drop);
                     e.req = Some(r.id);
                     self.log(e);
@@ -533,8 +542,11 @@ pub fn simulate_gpulets(
             batches: 0,
             epochs: Vec::new(),
             gpu_seconds: 0.0,
+            metrics: RunMetrics::default(),
         },
         arrivals_epoch: vec![0; models.len()],
+        recorder: MetricsRecorder::new(models.iter().map(|m| m.name.clone()).collect()),
+        last_t: 0,
     };
     for cfg in initial {
         w.add_gpu(cfg, None, 0);
@@ -590,6 +602,7 @@ pub fn simulate_gpulets(
                 let id = next_id;
                 next_id += 1;
                 w.report.models[m].arrived += 1;
+                w.recorder.arrival(m);
                 w.arrivals_epoch[m] += 1;
                 let mut e = TraceEvent::new(t, EventKind::Arrival);
                 e.req = Some(id);
@@ -615,6 +628,7 @@ pub fn simulate_gpulets(
                 e.members = Some(r.members.iter().map(|m| m.0).collect());
                 w.log(e);
                 for &(_, arrival) in &r.members {
+                    w.recorder.finished(mi, t - arrival, t <= arrival + slo, 1);
                     if t <= arrival + slo {
                         w.report.models[mi].good += 1;
                     } else {
@@ -664,6 +678,7 @@ pub fn simulate_gpulets(
         let slo = ns(model.slo_ms / 1e3);
         while let Some(r) = w.queues[m].pop_front() {
             w.report.models[m].dropped += 1;
+            w.recorder.dropped(m);
             let mut e = TraceEvent::new((r.arrival + slo).max(now), EventKind::Drop);
             e.req = Some(r.id);
             w.log(e);
@@ -686,10 +701,13 @@ pub fn simulate_gpulets(
     };
     w.report.goodput_rps = good as f64 / opts.duration_s;
     w.report.gpu_seconds = gpu_ns / 1e9;
+    // The trace ends at its last event or the end of arrivals, whichever is later; the
+    // metrics are over the same span.
+    let duration_ns = w.last_t.max(end);
+    w.report.metrics = w.recorder.metrics(duration_ns);
     let trace = opts.trace.then(|| {
         let mut events = std::mem::take(&mut w.events);
         events.sort_by_key(|e| e.t);
-        let duration_ns = events.last().map_or(end, |e| e.t.max(end));
         (
             TraceHeader {
                 format: TRACE_FORMAT.to_string(),
@@ -708,6 +726,7 @@ pub fn simulate_gpulets(
                 work_conserving: false,
                 batching: None,
                 drained: Some(true),
+                warmup_ns: None,
                 nodes: None,
             },
             events,

@@ -167,6 +167,7 @@ pub fn node_trace_header(
             config.stop,
             crate::Stop::Duration { drain: false, .. }
         )),
+        warmup_ns: None,
         nodes: Some(profile.trace_nodes()),
     }
 }

@@ -1,6 +1,7 @@
 //! What a node-level run reports: counts, SLO attainment, throughput, latency percentiles and
 //! how full its node kernels were.
 
+use migsched_core::metrics::{RunMetrics, ServingMetrics};
 use serde::Serialize;
 
 use crate::histogram::Percentiles;
@@ -47,4 +48,18 @@ pub struct NodeReport {
     pub catch_up_kernels: u64,
     /// Busy fraction of the instance over `end_ns`.
     pub utilization: f64,
+    /// The serving metrics of its one model as `migsched_core::metrics` defines them
+    /// ([`NodeReport::run_metrics`] names the model).
+    #[serde(skip)]
+    pub serving: ServingMetrics,
+}
+
+impl NodeReport {
+    /// The serving metrics with the model's name, as a report's `metrics` section.
+    pub fn run_metrics(&self, model: &str) -> RunMetrics {
+        RunMetrics {
+            overall: self.serving.clone(),
+            models: [(model.to_string(), self.serving.clone())].into(),
+        }
+    }
 }

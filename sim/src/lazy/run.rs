@@ -12,6 +12,7 @@ use super::report::NodeReport;
 use crate::engine::Stop;
 use crate::event_queue::EventQueue;
 use crate::histogram::Histogram;
+use crate::metrics::MetricsRecorder;
 use crate::rng::Rng;
 use crate::workload::{Arrival, ArrivalGen};
 
@@ -159,6 +160,7 @@ pub fn simulate_nodes(
         completed: 0,
         slo_met: 0,
         latency: Histogram::new(),
+        recorder: MetricsRecorder::new(vec![String::new()]),
         kernels: 0,
         batch_sum: 0,
         catch_ups: 0,
@@ -202,6 +204,7 @@ struct Run<'a> {
     completed: u64,
     slo_met: u64,
     latency: Histogram,
+    recorder: MetricsRecorder,
     kernels: u64,
     batch_sum: u64,
     catch_ups: u64,
@@ -273,6 +276,7 @@ impl Run<'_> {
     fn on_arrival(&mut self, observer: &mut dyn NodeObserver) {
         let (now, id) = (self.now, self.arrived);
         self.arrived += 1;
+        self.recorder.arrival(0);
         self.groups.arrive(Member {
             id,
             arrival_ns: now,
@@ -350,6 +354,8 @@ impl Run<'_> {
         for m in &group.members {
             self.completed += 1;
             self.latency.record(now - m.arrival_ns);
+            self.recorder
+                .finished(0, now - m.arrival_ns, now <= m.deadline_ns, 1);
             if now <= m.deadline_ns {
                 self.slo_met += 1;
             }
@@ -386,6 +392,7 @@ impl Run<'_> {
             },
             catch_up_kernels: self.catch_ups,
             utilization: self.busy_ns as f64 / end.max(1) as f64,
+            serving: self.recorder.metrics(end).overall,
         }
     }
 }

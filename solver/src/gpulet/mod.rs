@@ -13,11 +13,10 @@
 //! SLO having waited at most one cycle: `d + L_i·f ≤ SLO_i`. A saturated gpulet (one model,
 //! `d = L·f`) is the rule `2·L ≤ SLO`; a lone residue (`d = b/ρ`) is `L + b/ρ ≤ SLO`.
 //!
-//! **In a plan** (no new fields): a GPU's layout is `mps:60,40` (or `mps:100`); each gpulet is
-//! one entry per model with profile `gpulet-<p>` and start = the gpulet's index on the GPU,
-//! `procs` 1, `batch` `b_i`, `latency_ms` the planned latency (interference included when the
-//! planner was aware of it) and `throughput_rps` `b_i/d`, so the duty cycle is
-//! `batch / throughput_rps` and is the same for every model of a gpulet.
+//! **In a plan** a GPU is an MPS entry ([`migsched_core::MpsGpu`]): its gpulets in order, each
+//! with its size, duty cycle `d` and one task per model: `batch` `b_i`, `latency_ms` the
+//! planned latency (interference included when the planner was aware of it) and
+//! `throughput_rps` `b_i/d`.
 
 pub mod elastic;
 pub mod ilp;
@@ -28,7 +27,8 @@ use migsched_core::gpulet::interference::{Coefficients, Usage};
 use migsched_core::gpulet::{GpuletCurve, GpuletParams, gpulet_curves};
 use migsched_core::zoo::{ZooOptions, build, model_info};
 use migsched_core::{
-    Catalog, GpuType, Instance, ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance,
+    Catalog, GpuType, GpuletMethod, GpuletSchedule, GpuletTask, Instance, Method, ModelService,
+    MpsGpu, Objective, PLAN_FORMAT, Plan, PlanGpu, PlanGpulet,
 };
 use serde::Serialize;
 
@@ -397,58 +397,61 @@ pub fn refactor(problem: &GpuletProblem, g: &Gpulet, f: f64) -> Option<Gpulet> {
     ok.then_some(n)
 }
 
-/// The plan file of a set of GPUs.
-pub fn build_plan(problem: &GpuletProblem, method: &str, gpus: &[GpuState]) -> Plan {
+/// The plan file of a set of GPUs: one MPS entry per GPU, its gpulets with their duty cycles
+/// and tasks (latency with the interference factor the planner applied).
+pub fn build_plan(problem: &GpuletProblem, method: GpuletMethod, gpus: &[GpuState]) -> Plan {
     let mut served = vec![0.0; problem.models.len()];
     let mut count = vec![0u32; problem.models.len()];
     let mut plan_gpus = Vec::new();
+    // The exact program's plans are occupancy plans (see `ilp`): no shared duty cycle.
+    let schedule = if method == GpuletMethod::GpuletIlp {
+        GpuletSchedule::Occupancy
+    } else {
+        GpuletSchedule::DutyCycle
+    };
     for g in gpus
         .iter()
         .filter(|g| g.gpulets.iter().any(|l| !l.tasks.is_empty()))
     {
-        let mut instances = Vec::new();
-        for (gi, l) in g.gpulets.iter().enumerate() {
-            let profile = format!("gpulet-{}", l.percent);
-            if l.tasks.is_empty() {
-                instances.push(PlanInstance {
-                    profile,
-                    start: gi as u8,
-                    model: None,
-                    batch: None,
-                    procs: None,
-                    latency_ms: None,
-                    throughput_rps: None,
-                });
-                continue;
-            }
-            for t in &l.tasks {
-                let thr = t.served_rps;
-                served[t.model] += thr;
-                count[t.model] += 1;
-                instances.push(PlanInstance {
-                    profile: profile.clone(),
-                    start: gi as u8,
-                    model: Some(problem.models[t.model].name.clone()),
-                    batch: Some(t.batch),
-                    procs: Some(1),
-                    latency_ms: Some(t.latency_ms * l.factor),
-                    throughput_rps: Some(thr),
-                });
-            }
-        }
-        let sizes: Vec<String> = g.gpulets.iter().map(|l| l.percent.to_string()).collect();
-        plan_gpus.push(PlanGpu {
+        let gpulets = g
+            .gpulets
+            .iter()
+            .map(|l| PlanGpulet {
+                percent: l.percent,
+                schedule,
+                duty_ms: (schedule == GpuletSchedule::DutyCycle && !l.tasks.is_empty())
+                    .then_some(l.duty_ms),
+                tasks: l
+                    .tasks
+                    .iter()
+                    .map(|t| {
+                        served[t.model] += t.served_rps;
+                        count[t.model] += 1;
+                        GpuletTask {
+                            model: problem.models[t.model].name.clone(),
+                            batch: t.batch,
+                            latency_ms: t.latency_ms * l.factor,
+                            throughput_rps: t.served_rps,
+                            memory_mib: problem
+                                .size_index(l.percent)
+                                .and_then(|s| problem.models[t.model].point(s, t.batch))
+                                .map(|p| p.memory_mib),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        plan_gpus.push(PlanGpu::Mps(MpsGpu {
             index: plan_gpus.len() as u32,
             gpu: problem.gpu.id().to_string(),
-            layout: format!("mps:{}", sizes.join(",")),
-            instances,
-        });
+            gpulets,
+        }));
     }
     Plan {
         format: PLAN_FORMAT.to_string(),
         instance: problem.name.clone(),
-        method: method.to_string(),
-        objective: "min-gpus".to_string(),
+        method: Method::Gpulet(method),
+        objective: Some(Objective::MinGpus),
         gpus_used: plan_gpus.len() as u32,
         cost: plan_gpus.len() as f64 * problem.cost,
         gpus: plan_gpus,
@@ -467,101 +470,17 @@ pub fn build_plan(problem: &GpuletProblem, method: &str, gpus: &[GpuState]) -> P
     }
 }
 
-/// A gpulet read back from a plan: GPU index, gpulet index, size, and its entries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedGpulet<'p> {
-    /// GPU index in the plan.
-    pub gpu: u32,
-    /// Gpulet index on the GPU (0 or 1).
-    pub index: u8,
-    /// Size, % of SMs.
-    pub percent: u32,
-    /// The serving entries (idle entries left out).
-    pub entries: Vec<&'p PlanInstance>,
-}
-
-/// Reads the gpulets of a gpulet plan, checking its shape: layout `mps:p[,q]` with at most two
-/// sizes adding to at most 100, every entry's profile `gpulet-<size>` matching its gpulet, and
-/// every serving entry with a batch, latency and throughput. Returns what is wrong otherwise.
-pub fn read_gpulets(plan: &Plan) -> Result<Vec<PlannedGpulet<'_>>, String> {
-    let mut out = Vec::new();
-    for g in &plan.gpus {
-        let sizes_text = g.layout.strip_prefix("mps:").ok_or_else(|| {
-            format!(
-                "GPU {}: layout '{}' is not a gpulet split (mps:p,q)",
-                g.index, g.layout
-            )
-        })?;
-        let sizes: Vec<u32> = sizes_text
-            .split(',')
-            .map(|s| {
-                s.trim()
-                    .parse::<u32>()
-                    .map_err(|_| format!("GPU {}: gpulet size '{s}' is not a number", g.index))
-            })
-            .collect::<Result<_, _>>()?;
-        if sizes.is_empty()
-            || sizes.len() > 2
-            || sizes.contains(&0)
-            || sizes.iter().sum::<u32>() > 100
-        {
-            return Err(format!(
-                "GPU {}: gpulets {sizes:?}: at most two, positive, adding to at most 100",
-                g.index
-            ));
-        }
-        for (i, &p) in sizes.iter().enumerate() {
-            let entries: Vec<&PlanInstance> = g
-                .instances
-                .iter()
-                .filter(|e| usize::from(e.start) == i && e.model.is_some())
-                .collect();
-            for e in &entries {
-                if e.profile != format!("gpulet-{p}") {
-                    return Err(format!(
-                        "GPU {} gpulet {i}: entry profile '{}' is not gpulet-{p}",
-                        g.index, e.profile
-                    ));
-                }
-                let good = |x: Option<f64>| x.is_some_and(|v| v.is_finite() && v > 0.0);
-                if e.batch.unwrap_or(0) == 0 || !good(e.latency_ms) || !good(e.throughput_rps) {
-                    return Err(format!(
-                        "GPU {} gpulet {i}: entry for '{}' needs a batch, latency_ms and throughput_rps",
-                        g.index,
-                        e.model.as_deref().unwrap_or("")
-                    ));
-                }
-            }
-            out.push(PlannedGpulet {
-                gpu: g.index,
-                index: i as u8,
-                percent: p,
-                entries,
-            });
-        }
-        if let Some(e) = g
-            .instances
-            .iter()
-            .find(|e| usize::from(e.start) >= sizes.len())
-        {
-            return Err(format!(
-                "GPU {}: entry at gpulet {} but the GPU has {} gpulets",
-                g.index,
-                e.start,
-                sizes.len()
-            ));
-        }
-    }
-    Ok(out)
-}
-
-/// Occupancy of a planned gpulet: `Σ latency / duty`, the duty being `batch / throughput`.
-pub fn planned_occupancy(g: &PlannedGpulet<'_>) -> f64 {
-    g.entries
+/// Occupancy of a planned gpulet: `Σ latency / cycle`, the cycle being the gpulet's duty
+/// cycle, or in an occupancy plan each task's own `batch / throughput` (0 when idle).
+pub fn planned_occupancy(g: &PlanGpulet) -> f64 {
+    g.tasks
         .iter()
-        .map(|e| {
-            let duty = 1000.0 * f64::from(e.batch.unwrap_or(1)) / e.throughput_rps.unwrap_or(1.0);
-            e.latency_ms.unwrap_or(0.0) / duty
+        .map(|t| {
+            let cycle = match (g.schedule, g.duty_ms) {
+                (GpuletSchedule::DutyCycle, Some(d)) => d,
+                _ => 1000.0 * f64::from(t.batch) / t.throughput_rps,
+            };
+            t.latency_ms / cycle
         })
         .sum()
 }

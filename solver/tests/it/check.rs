@@ -15,7 +15,7 @@ pub fn check_plan(
     let mut per_type = std::collections::BTreeMap::<String, u32>::new();
     let mut served = vec![0.0; instance.models.len()];
     let mut used = 0;
-    for g in &plan.gpus {
+    for g in plan.mig_gpus() {
         *per_type.entry(g.gpu.clone()).or_default() += 1;
         let gpu = catalog.gpu(&g.gpu).unwrap().clone();
         let layout = match Layout::parse(gpu.clone(), &g.layout, instance.serving.driver) {

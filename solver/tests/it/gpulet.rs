@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use migsched_core::Catalog;
 use migsched_core::gpulet::GpuletParams;
-use migsched_solver::gpulet::{GpuletOptions, GpuletProblem, planned_occupancy, read_gpulets};
-use migsched_solver::{Method, Status, solve_gpulet};
+use migsched_solver::gpulet::{GpuletOptions, GpuletProblem, planned_occupancy};
+use migsched_solver::{GpuletMethod, Status, solve_gpulet};
 use proptest::prelude::*;
 
 fn config(default_cases: u32) -> ProptestConfig {
@@ -58,7 +58,7 @@ fn with_rates(rates: &[f64]) -> GpuletProblem {
     p
 }
 
-fn check_plan(p: &GpuletProblem, method: Method) -> u32 {
+fn check_plan(p: &GpuletProblem, method: GpuletMethod) -> u32 {
     let s = solve_gpulet(p, method, &GpuletOptions::default(), 60.0);
     assert!(
         matches!(s.status, Status::Feasible | Status::Optimal),
@@ -66,48 +66,45 @@ fn check_plan(p: &GpuletProblem, method: Method) -> u32 {
         s.reason
     );
     let plan = s.plan.unwrap();
-    let gpulets = read_gpulets(&plan).unwrap_or_else(|e| panic!("{method}: {e}"));
-    for g in &plan.gpus {
-        assert!(g.instances.iter().all(|i| i.start < 2));
+    for g in plan.mps_gpus() {
+        assert!(g.gpulets.len() <= 2, "{method}: GPU {}", g.index);
     }
-    for g in &gpulets {
-        let occ = planned_occupancy(g);
+    for (gpu, l) in plan.mps_gpus().flat_map(|g| {
+        g.gpulets
+            .iter()
+            .enumerate()
+            .map(move |(i, l)| ((g.index, i), l))
+    }) {
+        let occ = planned_occupancy(l);
         assert!(
             occ <= 1.0 + 1e-9,
-            "{method}: GPU {} gpulet {} occupancy {occ}",
-            g.gpu,
-            g.index
+            "{method}: gpulet {gpu:?} occupancy {occ}"
         );
-        if method != Method::GpuletIlp {
+        if method != GpuletMethod::GpuletIlp {
             // Duty-cycle rule: a request waits at most one cycle, then runs.
-            for e in &g.entries {
-                let duty = 1000.0 * f64::from(e.batch.unwrap()) / e.throughput_rps.unwrap();
-                let slo = p
-                    .models
-                    .iter()
-                    .find(|m| Some(&m.name) == e.model.as_ref())
-                    .unwrap()
-                    .slo_ms;
+            for t in &l.tasks {
+                let duty = 1000.0 * f64::from(t.batch) / t.throughput_rps;
                 assert!(
-                    duty + e.latency_ms.unwrap() <= slo * (1.0 + 1e-9),
-                    "{method}: {e:?}"
+                    (duty - l.duty_ms.unwrap()).abs() <= 1e-6 * duty,
+                    "{method}: {t:?}"
                 );
+                let slo = p.models.iter().find(|m| m.name == t.model).unwrap().slo_ms;
+                assert!(duty + t.latency_ms <= slo * (1.0 + 1e-9), "{method}: {t:?}");
             }
-            assert!(
-                g.entries.len()
-                    <= if method == Method::Timeshare {
-                        usize::MAX
-                    } else {
-                        3
-                    }
-            );
+            let most = if method == GpuletMethod::Timeshare {
+                usize::MAX
+            } else {
+                3
+            };
+            assert!(l.tasks.len() <= most);
         }
     }
     for m in &plan.models {
         assert!(m.served_rps >= m.rate_rps * (1.0 - 1e-9), "{method}: {m:?}");
     }
-    if method == Method::Timeshare {
-        assert!(plan.gpus.iter().all(|g| g.layout == "mps:100"));
+    if method == GpuletMethod::Timeshare {
+        let whole = |g: &migsched_core::MpsGpu| g.gpulets.len() == 1 && g.gpulets[0].percent == 100;
+        assert!(plan.is_gpulet_plan() && plan.mps_gpus().all(whole));
     }
     plan.gpus_used
 }
@@ -120,8 +117,8 @@ proptest! {
         rates in proptest::collection::vec(1.0f64..3000.0, 4),
     ) {
         let p = with_rates(&rates);
-        let ilp = check_plan(&p, Method::GpuletIlp);
-        for m in [Method::Gpulet, Method::GpuletUnaware, Method::Timeshare] {
+        let ilp = check_plan(&p, GpuletMethod::GpuletIlp);
+        for m in [GpuletMethod::Gpulet, GpuletMethod::GpuletUnaware, GpuletMethod::Timeshare] {
             let h = check_plan(&p, m);
             prop_assert!(ilp <= h, "{m}: {h} GPUs, ILP {ilp}");
         }
@@ -132,12 +129,16 @@ proptest! {
 fn too_few_gpus_and_impossible_slos_are_infeasible() {
     let mut p = with_rates(&[1e6, 1.0, 1.0, 1.0]);
     p.available = 2;
-    let s = solve_gpulet(&p, Method::Gpulet, &GpuletOptions::default(), 10.0);
+    let s = solve_gpulet(&p, GpuletMethod::Gpulet, &GpuletOptions::default(), 10.0);
     assert_eq!(s.status, Status::Infeasible);
     assert!(s.reason.unwrap().contains("available"));
     let mut p = with_rates(&[10.0, 1.0, 1.0, 1.0]);
     p.models[1].slo_ms = 0.01;
-    for m in [Method::Gpulet, Method::GpuletIlp, Method::Timeshare] {
+    for m in [
+        GpuletMethod::Gpulet,
+        GpuletMethod::GpuletIlp,
+        GpuletMethod::Timeshare,
+    ] {
         let s = solve_gpulet(&p, m, &GpuletOptions::default(), 10.0);
         assert_eq!(s.status, Status::Infeasible, "{m}");
         assert!(s.reason.unwrap().contains("bert-base"), "{m}");

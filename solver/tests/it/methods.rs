@@ -1,7 +1,7 @@
 //! Every method on small and medium instances: plans pass the independent check, the ILP is
 //! never worse, and the statuses say what happened.
 
-use migsched_solver::{Method, Objective, SolveOptions, Status, solve};
+use migsched_solver::{MigMethod, Objective, SolveOptions, Status, solve};
 
 use super::check::check_plan;
 use super::{instance, problem, table};
@@ -30,7 +30,7 @@ fn every_method_passes_the_check_and_the_ilp_is_never_worse() {
         let p = problem(&inst, &t);
         let ilp = solve(
             &p,
-            Method::Ilp,
+            MigMethod::Ilp,
             Objective::MinGpus,
             &SolveOptions::default(),
         );
@@ -38,7 +38,7 @@ fn every_method_passes_the_check_and_the_ilp_is_never_worse() {
         let best = ilp.objective_value.unwrap();
         assert_eq!(ilp.bound, Some(best));
         assert_eq!(ilp.gap, Some(0.0));
-        for method in [Method::Ilp, Method::Homogeneous, Method::Greedy] {
+        for method in [MigMethod::Ilp, MigMethod::Homogeneous, MigMethod::Greedy] {
             let s = solve(&p, method, Objective::MinGpus, &SolveOptions::default());
             let plan = s
                 .plan
@@ -76,7 +76,7 @@ fn heterogeneous_min_cost() {
     let p = problem(&inst, &t);
     let ilp = solve(
         &p,
-        Method::Ilp,
+        MigMethod::Ilp,
         Objective::MinCost,
         &SolveOptions::default(),
     );
@@ -85,7 +85,7 @@ fn heterogeneous_min_cost() {
         .as_ref()
         .unwrap_or_else(|| panic!("{:?}", ilp.reason));
     assert_eq!(check_plan(plan, &inst, &t, 1.0), Vec::<String>::new());
-    for method in [Method::Homogeneous, Method::Greedy] {
+    for method in [MigMethod::Homogeneous, MigMethod::Greedy] {
         let s = solve(&p, method, Objective::MinCost, &SolveOptions::default());
         if let Some(plan) = &s.plan {
             assert_eq!(
@@ -108,7 +108,7 @@ fn max_load_ilp_is_at_least_the_heuristics() {
     let p = problem(&inst, &t);
     let ilp = solve(
         &p,
-        Method::Ilp,
+        MigMethod::Ilp,
         Objective::MaxLoad,
         &SolveOptions::default(),
     );
@@ -119,7 +119,7 @@ fn max_load_ilp_is_at_least_the_heuristics() {
         check_plan(ilp.plan.as_ref().unwrap(), &inst, &t, lambda),
         Vec::<String>::new()
     );
-    for method in [Method::Homogeneous, Method::Greedy] {
+    for method in [MigMethod::Homogeneous, MigMethod::Greedy] {
         let s = solve(&p, method, Objective::MaxLoad, &SolveOptions::default());
         let l = s.objective_value.unwrap_or(0.0);
         assert!(l <= lambda + 1e-9, "{method}: {l} > {lambda}");
@@ -139,15 +139,15 @@ fn infeasible_instances_say_why() {
     let strict = instance(&mixed(8, [100.0, 100.0, 100.0]).replace("slo_ms = 40", "slo_ms = 1"));
     let p = problem(&strict, &t);
     for method in [
-        Method::Ilp,
-        Method::Homogeneous,
-        Method::Greedy,
-        Method::Brute,
+        MigMethod::Ilp,
+        MigMethod::Homogeneous,
+        MigMethod::Greedy,
+        MigMethod::Brute,
     ] {
         let s = solve(&p, method, Objective::MinGpus, &SolveOptions::default());
         assert_eq!(s.status, Status::Infeasible, "{method}");
         let reason = s.reason.unwrap();
-        if method != Method::Brute {
+        if method != MigMethod::Brute {
             assert!(
                 reason.contains("alpha: no profile meets SLO 1 ms (2·L ≤ SLO) at any batch"),
                 "{method}: {reason}"
@@ -157,7 +157,7 @@ fn infeasible_instances_say_why() {
     let crowded = instance(&mixed(2, [30000.0, 9000.0, 3000.0]));
     let s = solve(
         &problem(&crowded, &t),
-        Method::Ilp,
+        MigMethod::Ilp,
         Objective::MinGpus,
         &SolveOptions::default(),
     );
@@ -195,7 +195,7 @@ fn a_time_limit_is_never_reported_optimal() {
         time_limit_s: 1e-6,
         ..SolveOptions::default()
     };
-    let s = solve(&p, Method::Ilp, Objective::MinGpus, &opts);
+    let s = solve(&p, MigMethod::Ilp, Objective::MinGpus, &opts);
     assert_ne!(s.status, Status::Optimal, "stopped by {:?}", s.stopped_by);
     assert!(
         matches!(s.status, Status::Feasible | Status::Timeout),
@@ -217,7 +217,7 @@ fn results_are_deterministic() {
     let t = table("a100-80gb", &MODELS);
     let inst = instance(&mixed(16, [3000.0, 800.0, 150.0]));
     let p = problem(&inst, &t);
-    for method in [Method::Ilp, Method::Homogeneous, Method::Greedy] {
+    for method in [MigMethod::Ilp, MigMethod::Homogeneous, MigMethod::Greedy] {
         let a = solve(&p, method, Objective::MinGpus, &SolveOptions::default());
         let b = solve(&p, method, Objective::MinGpus, &SolveOptions::default());
         assert_eq!(
@@ -242,11 +242,16 @@ fn paris_setting() {
         );
     let inst = instance(&text);
     let p = problem(&inst, &t);
-    let ilp = solve(&p, Method::Ilp, Objective::Paris, &SolveOptions::default());
+    let ilp = solve(
+        &p,
+        MigMethod::Ilp,
+        Objective::Paris,
+        &SolveOptions::default(),
+    );
     assert_eq!(ilp.status, Status::Optimal, "{:?}", ilp.reason);
     let heur = solve(
         &p,
-        Method::Paris,
+        MigMethod::Paris,
         Objective::Paris,
         &SolveOptions::default(),
     );
@@ -254,13 +259,9 @@ fn paris_setting() {
     assert!(heur.objective_value.unwrap() >= ilp.objective_value.unwrap());
     for s in [&ilp, &heur] {
         let plan = s.plan.as_ref().unwrap();
-        for g in &plan.gpus {
-            let gpu = migsched_core::Catalog::builtin()
-                .gpu(&g.gpu)
-                .unwrap()
-                .clone();
-            assert!(migsched_core::Layout::parse(gpu, &g.layout, inst.serving.driver).is_ok());
-        }
+        assert!(plan.is_gpulet_plan() || plan.mig_gpus().count() == plan.gpus.len());
+        let resolved = plan.resolve_mig(migsched_core::Catalog::builtin(), inst.serving.driver);
+        assert!(resolved.is_ok(), "{resolved:?}");
         for (svc, m) in plan.models.iter().zip(&inst.models) {
             assert!(
                 svc.served_rps >= m.rate_rps * (1.0 - 1e-6),
@@ -272,7 +273,7 @@ fn paris_setting() {
         }
     }
     assert!(!migsched_solver::applicable(
-        Method::Paris,
+        MigMethod::Paris,
         Objective::MinGpus
     ));
 }
@@ -302,13 +303,13 @@ fn dominated_profiles_and_layouts_are_left_out() {
     assert!(full.pools[0].layouts.len() > pool.layouts.len());
     let reduced = solve(
         &p,
-        Method::Ilp,
+        MigMethod::Ilp,
         Objective::MinGpus,
         &SolveOptions::default(),
     );
     let unreduced = solve(
         &full,
-        Method::Ilp,
+        MigMethod::Ilp,
         Objective::MinGpus,
         &SolveOptions::default(),
     );

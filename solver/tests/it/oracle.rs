@@ -1,6 +1,6 @@
 //! The ILP equals brute force on many small random instances.
 
-use migsched_solver::{Method, Objective, SolveOptions, Status, solve};
+use migsched_solver::{MigMethod, Objective, SolveOptions, Status, solve};
 use proptest::prelude::*;
 
 use super::{instance, problem, table};
@@ -36,12 +36,12 @@ proptest! {
         }
         let inst = instance(&text);
         let p = problem(&inst, &t);
-        let ilp = solve(&p, Method::Ilp, objective, &SolveOptions::default());
-        let brute = solve(&p, Method::Brute, objective, &SolveOptions::default());
+        let ilp = solve(&p, MigMethod::Ilp, objective, &SolveOptions::default());
+        let brute = solve(&p, MigMethod::Brute, objective, &SolveOptions::default());
         prop_assert_eq!(ilp.status == Status::Infeasible, brute.status == Status::Infeasible,
             "ilp {:?} ({:?}) vs brute {:?} ({:?})", ilp.status, ilp.reason, brute.status, brute.reason);
         // The dominance reductions lose nothing.
-        let full = solve(&p.unreduced(), Method::Ilp, objective, &SolveOptions::default());
+        let full = solve(&p.unreduced(), MigMethod::Ilp, objective, &SolveOptions::default());
         prop_assert_eq!(full.status, ilp.status);
         if let (Some(a), Some(b)) = (full.objective_value, ilp.objective_value) {
             prop_assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "reduced {b} vs unreduced {a}");

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use migsched_core::mig_parted::{DeviceEntry, Devices, MigPartedConfig, filter_device_id};
-use migsched_core::{Catalog, Driver, GpuType, PlanGpu, PlanInstance};
+use migsched_core::{Catalog, Driver, GpuType, MigGpu, PlanInstance};
 
 use super::{Imported, finish_plan};
 use crate::error::InputError;
@@ -226,7 +226,7 @@ pub fn import_mig_parted(
                 throughput_rps: None,
             })
             .collect();
-        plan_gpus.push(PlanGpu {
+        plan_gpus.push(MigGpu {
             index: index as u32,
             gpu: ty.clone(),
             layout: layout_text(&placed),
@@ -236,7 +236,7 @@ pub fn import_mig_parted(
     }
     notes.push("mig-parted configs hold counts only: starts chosen by an exhaustive search".into());
     Ok(Imported {
-        plan: finish_plan(name, "none", plan_gpus, &[], 0.0),
+        plan: finish_plan(name, None, plan_gpus, &[], 0.0),
         notes,
     })
 }
@@ -331,11 +331,11 @@ mig-configs:
             ..MigPartedImport::default()
         };
         let imp = import_mig_parted(cat, &parse(TWO), "c.yaml", &opts).unwrap();
-        let layouts: Vec<&str> = imp.plan.gpus.iter().map(|g| g.layout.as_str()).collect();
+        let layouts: Vec<&str> = imp.plan.mig_gpus().map(|g| g.layout.as_str()).collect();
         // 3g.40gb at 0 would leave a one-slice 1g only slice 7, which no 1g may start at.
         assert_eq!(layouts, ["2g.20gb@0,1g.10gb@2,1g.10gb@3,3g.40gb@4"; 2]);
         assert_eq!(
-            (imp.plan.gpus_used, imp.plan.method.as_str()),
+            (imp.plan.gpus_used, imp.plan.method.name()),
             (0, "imported")
         );
         let opts = MigPartedImport {
@@ -346,7 +346,7 @@ mig-configs:
         let imp = import_mig_parted(cat, &parse(TWO), "c.yaml", &opts).unwrap();
         assert_eq!(imp.plan.gpus.len(), 2);
         assert_eq!(
-            imp.plan.gpus[0].layout,
+            imp.plan.gpus[0].as_mig().unwrap().layout,
             "3g.40gb@0,2g.20gb@0,2g.20gb@4,1g.10gb@6"
         );
         assert!(

@@ -6,7 +6,9 @@
 pub mod mig_parted;
 pub mod parvagpu;
 
-use migsched_core::{ModelDemand, ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
+use migsched_core::{
+    Method, MigGpu, ModelDemand, ModelService, Objective, PLAN_FORMAT, Plan, PlanGpu, PlanInstance,
+};
 
 /// A plan made from another tool's file, with notes on what the import decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +23,8 @@ pub struct Imported {
 /// instance count summed over the GPUs), GPUs used, and cost.
 pub(crate) fn finish_plan(
     name: &str,
-    objective: &str,
-    gpus: Vec<PlanGpu>,
+    objective: Option<Objective>,
+    gpus: Vec<MigGpu>,
     models: &[ModelDemand],
     cost_per_gpu: f64,
 ) -> Plan {
@@ -50,9 +52,9 @@ pub(crate) fn finish_plan(
     Plan {
         format: PLAN_FORMAT.to_string(),
         instance: name.to_string(),
-        method: "imported".to_string(),
-        objective: objective.to_string(),
-        gpus,
+        method: Method::Imported,
+        objective,
+        gpus: gpus.into_iter().map(PlanGpu::Mig).collect(),
         models: services,
         gpus_used: used,
         cost: f64::from(used) * cost_per_gpu,

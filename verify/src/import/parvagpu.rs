@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use migsched_core::import::parvagpu::profile_for_size;
-use migsched_core::{GpuType, Instance, PlanGpu, PlanInstance, ProfileKey, ProfileTable};
+use migsched_core::{GpuType, Instance, MigGpu, Objective, PlanInstance, ProfileKey, ProfileTable};
 
 use super::{Imported, finish_plan};
 use crate::error::InputError;
@@ -204,7 +204,7 @@ pub fn import_parvagpu(
             .iter()
             .map(|i| PlacedInstance::new(&i.profile, i.start))
             .collect();
-        gpus.push(PlanGpu {
+        gpus.push(MigGpu {
             index: index as u32,
             gpu: gpu.id().to_string(),
             layout: layout_text(&placed),
@@ -229,7 +229,13 @@ pub fn import_parvagpu(
              recorded"
         ));
     }
-    let plan = finish_plan(&instance.name, "min-gpus", gpus, &instance.models, cost);
+    let plan = finish_plan(
+        &instance.name,
+        Some(Objective::MinGpus),
+        gpus,
+        &instance.models,
+        cost,
+    );
     Ok(Imported { plan, notes })
 }
 

@@ -34,7 +34,7 @@ fn a_legal_parvagpu_deployment_imports_clean() {
     let gpu = Catalog::builtin().gpu("a100-80gb").unwrap();
     let imp =
         import_parvagpu(&fixture("parvagpu-deploy.csv"), "d.csv", gpu, &inst, &table).unwrap();
-    let layouts: Vec<&str> = imp.plan.gpus.iter().map(|g| g.layout.as_str()).collect();
+    let layouts: Vec<&str> = imp.plan.mig_gpus().map(|g| g.layout.as_str()).collect();
     assert_eq!(
         layouts,
         [
@@ -43,7 +43,7 @@ fn a_legal_parvagpu_deployment_imports_clean() {
         ]
     );
     assert_eq!((imp.plan.gpus_used, imp.plan.cost), (2, 2.0));
-    assert_eq!(imp.plan.method, "imported");
+    assert_eq!(imp.plan.method, migsched_core::Method::Imported);
     assert!(
         !imp.notes.iter().any(|n| n.contains("no row")),
         "{:?}",
@@ -84,12 +84,14 @@ fn an_illegal_parvagpu_deployment_imports_as_written_and_fails() {
         &table,
     )
     .unwrap();
-    assert_eq!(imp.plan.gpus[0].layout, "2g.20gb@0,3g.40gb@2,2g.20gb@4");
-    assert_eq!(imp.plan.gpus[1].layout, "5g@0,2g.20gb@4");
+    assert_eq!(
+        imp.plan.gpus[0].as_mig().unwrap().layout,
+        "2g.20gb@0,3g.40gb@2,2g.20gb@4"
+    );
+    assert_eq!(imp.plan.gpus[1].as_mig().unwrap().layout, "5g@0,2g.20gb@4");
     let rowless = imp
         .plan
-        .gpus
-        .iter()
+        .mig_gpus()
         .flat_map(|g| &g.instances)
         .filter(|i| i.latency_ms.is_none())
         .count();
@@ -165,9 +167,9 @@ fn mig_parted_configs_import_as_idle_plans() {
     )
     .unwrap();
     assert_eq!(imp.plan.gpus.len(), 3);
-    assert_eq!(imp.plan.gpus[0].gpu, "h100-80gb");
+    assert_eq!(imp.plan.gpus[0].gpu(), "h100-80gb");
     assert_eq!(
-        imp.plan.gpus[0].layout,
+        imp.plan.gpus[0].as_mig().unwrap().layout,
         "4g.40gb@0,1g.10gb@0,2g.20gb@4,1g.10gb@6"
     );
     let r = check_plan(
@@ -221,7 +223,7 @@ fn a_single_configuration_needs_no_name_and_a_device_sums_its_entries() {
     let imp = import_text(TWO_ON_DEVICE_0, None).unwrap();
     assert_eq!(imp.plan.gpus.len(), 1);
     assert_eq!(
-        imp.plan.gpus[0].layout,
+        imp.plan.gpus[0].as_mig().unwrap().layout,
         "3g.40gb@0,1g.10gb@4,1g.10gb@5,1g.10gb@6"
     );
     assert!(

@@ -7,6 +7,7 @@ mod imports;
 mod layout_props;
 mod metamorphic;
 mod nodes;
+mod pipeline;
 mod plans;
 mod sim_traces;
 mod traces;

@@ -8,7 +8,7 @@
 //! - Renaming or reordering models leaves the optimum unchanged.
 
 use migsched_core::{Catalog, Instance, ProfileTable};
-use migsched_solver::{Method, Objective, Problem, SolveOptions, Status, solve};
+use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, Status, solve};
 use proptest::prelude::*;
 
 use super::{config, instance, synthetic_table};
@@ -49,7 +49,7 @@ fn optimum(inst: &Instance, table: &ProfileTable) -> Option<u32> {
     let problem = Problem::new(Catalog::builtin(), inst, table).unwrap();
     let s = solve(
         &problem,
-        Method::Ilp,
+        MigMethod::Ilp,
         Objective::MinGpus,
         &SolveOptions::default(),
     );

@@ -31,6 +31,17 @@ fn profile(nodes: &[(f64, f64)], max_batch: u32) -> NodeProfile {
 /// The trace of a run of `policy` on `p` with arrivals at `times`, and how many kernels
 /// caught up.
 fn trace(p: &NodeProfile, policy: Policy, slo_ns: u64, times: &[u64]) -> (Trace, u64) {
+    let (t, catch_ups, _) = trace_and_report(p, policy, slo_ns, times);
+    (t, catch_ups)
+}
+
+/// [`trace`] with the run's report.
+fn trace_and_report(
+    p: &NodeProfile,
+    policy: Policy,
+    slo_ns: u64,
+    times: &[u64],
+) -> (Trace, u64, migsched_sim::lazy::NodeReport) {
     let config = NodeSimConfig {
         policy,
         slo_ns,
@@ -48,12 +59,14 @@ fn trace(p: &NodeProfile, policy: Policy, slo_ns: u64, times: &[u64]) -> (Trace,
         .into_iter()
         .enumerate()
         .map(|(i, e)| (i + 2, e));
+    let catch_ups = report.catch_up_kernels;
     (
         Trace {
             header,
             events: events.collect(),
         },
-        report.catch_up_kernels,
+        catch_ups,
+        report,
     )
 }
 
@@ -94,9 +107,19 @@ proptest! {
             Policy::Graph { window_ns, max_batch },
             Policy::Lazy { max_batch },
         ] {
-            let (trace, _) = trace(&p, policy, slo_ns, &t);
-            let report = check_trace(&trace, &TraceOptions::default());
+            let (trace, _, run) = trace_and_report(&p, policy, slo_ns, &t);
+            // Every metric of the simulator's report is checked against the trace.
+            let reported = crate::pipeline::reported(&run.run_metrics("m"));
+            let report = check_trace(
+                &trace,
+                &TraceOptions { metrics: Some(&reported), ..TraceOptions::default() },
+            );
             prop_assert!(report.is_clean(), "{}: {:?}", policy.name(), report.violations);
+            prop_assert!(
+                !report.not_checked.iter().any(|n| n.contains("metrics")),
+                "{:?}",
+                report.not_checked
+            );
             prop_assert_eq!(report.metrics.requests, t.len() as u64);
         }
     }

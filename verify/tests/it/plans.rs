@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use migsched_core::{
-    Catalog, Driver, Instance, ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance, ProfileKey,
-    ProfileTable,
+    Catalog, Driver, Instance, Method, MigGpu, MigMethod, ModelService, PLAN_FORMAT, Plan, PlanGpu,
+    PlanInstance, ProfileKey, ProfileTable,
 };
 use migsched_solver::{
-    BRUTE_MAX_GPUS, BRUTE_MAX_MODELS, Method, Objective, Problem, SolveOptions, applicable, solve,
+    BRUTE_MAX_GPUS, BRUTE_MAX_MODELS, Objective, Problem, SolveOptions, applicable, solve,
 };
 use migsched_verify::{Against, Rule, check_plan, latency_at};
 use proptest::prelude::*;
@@ -59,13 +59,13 @@ fn every_plan_is_clean(inst: &Instance, table: &ProfileTable, objectives: &[Obje
     let problem = Problem::new(Catalog::builtin(), inst, table).unwrap();
     let mut checked = 0;
     for &objective in objectives {
-        for method in Method::ALL {
+        for method in MigMethod::ALL {
             if !applicable(method, objective) {
                 continue;
             }
             // Brute force only where it is allowed, and not for max-load (seconds per
             // instance, by bisection over exhaustive searches).
-            if method == Method::Brute
+            if method == MigMethod::Brute
                 && (problem.gpus_available() > BRUTE_MAX_GPUS
                     || inst.models.len() > BRUTE_MAX_MODELS
                     || objective == Objective::MaxLoad)
@@ -247,7 +247,7 @@ fn idle(profile: &str, start: u8) -> PlanInstance {
 /// Recomputes a plan's layout texts and totals (as a correct planner would), so that a test
 /// breaks exactly the rule it means to.
 fn retotal(plan: &mut Plan, inst: &Instance) {
-    for g in &mut plan.gpus {
+    for g in plan.gpus.iter_mut().filter_map(PlanGpu::as_mig_mut) {
         let mut items: Vec<&PlanInstance> = g.instances.iter().collect();
         items.sort_by_key(|i| i.start);
         g.layout = items
@@ -261,8 +261,7 @@ fn retotal(plan: &mut Plan, inst: &Instance) {
         .iter()
         .map(|m| {
             let mine: Vec<&PlanInstance> = plan
-                .gpus
-                .iter()
+                .mig_gpus()
                 .flat_map(|g| &g.instances)
                 .filter(|i| i.model.as_deref() == Some(&m.name))
                 .collect();
@@ -276,8 +275,7 @@ fn retotal(plan: &mut Plan, inst: &Instance) {
         })
         .collect();
     plan.gpus_used = plan
-        .gpus
-        .iter()
+        .mig_gpus()
         .filter(|g| g.instances.iter().any(|i| i.model.is_some()))
         .count() as u32;
     plan.cost = f64::from(plan.gpus_used) * inst.gpus[0].cost;
@@ -288,9 +286,9 @@ fn base_plan(table: &ProfileTable) -> Plan {
     let mut plan = Plan {
         format: PLAN_FORMAT.into(),
         instance: "base".into(),
-        method: "hand".into(),
-        objective: "min-gpus".into(),
-        gpus: vec![PlanGpu {
+        method: Method::Imported,
+        objective: Some(Objective::MinGpus),
+        gpus: vec![PlanGpu::Mig(MigGpu {
             index: 0,
             gpu: "a100-80gb".into(),
             layout: String::new(),
@@ -299,7 +297,7 @@ fn base_plan(table: &ProfileTable) -> Plan {
                 serve(table, "2g.20gb", 4, "m2", 4, 1),
                 serve(table, "1g.10gb", 6, "m2", 2, 1),
             ],
-        }],
+        })],
         models: Vec::new(),
         gpus_used: 0,
         cost: 0.0,
@@ -309,7 +307,7 @@ fn base_plan(table: &ProfileTable) -> Plan {
 }
 
 fn gpu0(p: &mut Plan) -> &mut Vec<PlanInstance> {
-    &mut p.gpus[0].instances
+    &mut p.gpus[0].as_mig_mut().unwrap().instances
 }
 
 fn rules_of(plan: &Plan, inst: &Instance, table: &ProfileTable) -> BTreeSet<Rule> {
@@ -426,12 +424,12 @@ fn layout_rules_are_caught_in_plans() {
 #[test]
 fn gpu_rules_are_caught() {
     assert_eq!(
-        broken(|p| p.gpus[0].index = 3, BASE, false),
+        broken(|p| p.gpus[0].as_mig_mut().unwrap().index = 3, BASE, false),
         set(&[Rule::GpuIndex])
     );
     assert_eq!(
         broken(
-            |p| p.gpus[0].layout = "3g.40gb@0,2g.20gb@4".into(),
+            |p| p.gpus[0].as_mig_mut().unwrap().layout = "3g.40gb@0,2g.20gb@4".into(),
             BASE,
             true
         ),
@@ -439,14 +437,18 @@ fn gpu_rules_are_caught() {
     );
     assert_eq!(
         broken(
-            |p| p.gpus[0].layout = "3g.40gb@0,2g.20gb".into(),
+            |p| p.gpus[0].as_mig_mut().unwrap().layout = "3g.40gb@0,2g.20gb".into(),
             BASE,
             true
         ),
         set(&[Rule::LayoutText])
     );
     assert_eq!(
-        broken(|p| p.gpus[0].gpu = "v100".into(), BASE, false),
+        broken(
+            |p| p.gpus[0].as_mig_mut().unwrap().gpu = "v100".into(),
+            BASE,
+            false
+        ),
         set(&[Rule::UnknownGpu])
     );
     assert_eq!(
@@ -454,7 +456,11 @@ fn gpu_rules_are_caught() {
         set(&[Rule::GpuCount])
     );
     assert_eq!(
-        broken(|p| p.gpus[0].gpu = "h100-80gb".into(), BASE, false),
+        broken(
+            |p| p.gpus[0].as_mig_mut().unwrap().gpu = "h100-80gb".into(),
+            BASE,
+            false
+        ),
         set(&[Rule::GpuCount, Rule::ProfileRow])
     );
 }
@@ -519,7 +525,7 @@ fn serving_rules_are_caught() {
         Catalog::builtin(),
         &{
             let mut p = base_plan(&t);
-            p.gpus[0].instances[2] = serve(&t, "1g.10gb", 6, "m2", 16, 2);
+            p.gpus[0].as_mig_mut().unwrap().instances[2] = serve(&t, "1g.10gb", 6, "m2", 16, 2);
             retotal(&mut p, &instance(&loose));
             p
         },
@@ -593,7 +599,7 @@ fn demand_and_totals_are_caught() {
         ["model m2: serves 1902.4256/s of its demand 15000/s (12.7%) with 2 instance(s) [demand]"]
     );
     // A max-load plan reports its load instead.
-    plan.objective = "max-load".into();
+    plan.objective = Some(Objective::MaxLoad);
     let r = check_plan(
         Catalog::builtin(),
         &plan,
@@ -629,8 +635,8 @@ fn paris_plan(table: &ProfileTable, batch: u32, routed: f64, inst: &Instance) ->
         .map(|r| (r.key.batch, r.latency_ms))
         .collect();
     let mut plan = base_plan(table);
-    plan.objective = "paris".into();
-    plan.gpus[0].instances = vec![PlanInstance {
+    plan.objective = Some(Objective::Paris);
+    plan.gpus[0].as_mig_mut().unwrap().instances = vec![PlanInstance {
         latency_ms: latency_at(&points, batch).map(|(l, _)| l),
         throughput_rps: Some(routed),
         ..serve(table, "3g.40gb", 0, "m1", batch, 1)
@@ -656,10 +662,10 @@ fn paris_rules_are_caught() {
         set(&[Rule::Demand])
     );
     let mut p = paris_plan(&t, 8, 300.0, &inst);
-    p.gpus[0].instances[0].procs = Some(2);
+    p.gpus[0].as_mig_mut().unwrap().instances[0].procs = Some(2);
     assert_eq!(rules(&p), set(&[Rule::Paris, Rule::ServingLimit]));
     let mut p = paris_plan(&t, 8, 300.0, &inst);
-    p.gpus[0].instances[0].latency_ms = Some(1.0);
+    p.gpus[0].as_mig_mut().unwrap().instances[0].latency_ms = Some(1.0);
     assert_eq!(rules(&p), set(&[Rule::ProfileRow]));
     let tight = instance(&PARIS.replace("slo_ms = 40", "slo_ms = 2"));
     let p = paris_plan(&t, 8, 300.0, &tight);
@@ -669,7 +675,7 @@ fn paris_rules_are_caught() {
     let p = paris_plan(&t, 3, 300.0, &three);
     assert_eq!(rules_of(&p, &three, &t), set(&[]));
     let mut p = p;
-    p.gpus[0].instances[0].latency_ms = Some(1.0);
+    p.gpus[0].as_mig_mut().unwrap().instances[0].latency_ms = Some(1.0);
     let r = check_plan(
         Catalog::builtin(),
         &p,
@@ -694,8 +700,8 @@ fn paris_alone(profile: &str, start: u8, batch: u32, routed: f64, rate: f64) -> 
         .replace("1 = 0.5, 4 = 0.3, 8 = 0.2", &format!("{batch} = 1.0"));
     let inst = instance(&text);
     let mut plan = base_plan(&t);
-    plan.objective = "paris".into();
-    plan.gpus[0].instances = vec![PlanInstance {
+    plan.objective = Some(Objective::Paris);
+    plan.gpus[0].as_mig_mut().unwrap().instances = vec![PlanInstance {
         throughput_rps: Some(routed),
         ..serve(&t, profile, start, "m1", batch, 1)
     }];
@@ -753,7 +759,8 @@ fn gpu_count_violations_name_the_gpu_type() {
     let t = base_table();
     for (edit, text) in [
         (
-            (|p: &mut Plan| p.gpus[0].gpu = "h100-80gb".into()) as fn(&mut Plan),
+            (|p: &mut Plan| p.gpus[0].as_mig_mut().unwrap().gpu = "h100-80gb".into())
+                as fn(&mut Plan),
             BASE.to_string(),
         ),
         (|_: &mut Plan| {}, BASE.replace("count = 2", "count = 0")),
@@ -775,7 +782,7 @@ fn gpu_count_violations_name_the_gpu_type() {
             .iter()
             .find(|v| v.rule == Rule::GpuCount)
             .unwrap();
-        assert_eq!(v.at.gpu_type.as_deref(), Some(plan.gpus[0].gpu.as_str()));
+        assert_eq!(v.at.gpu_type.as_deref(), Some(plan.gpus[0].gpu()));
     }
 }
 

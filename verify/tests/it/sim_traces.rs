@@ -57,6 +57,7 @@ struct Case {
     drop_expired: bool,
     drain: bool,
     seed: u64,
+    warmup_ns: u64,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -71,7 +72,7 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
-        any::<u64>(),
+        (any::<u64>(), prop_oneof![Just(0u64), 0u64..200_000_000]),
     )
         .prop_map(
             |(
@@ -85,7 +86,7 @@ fn case() -> impl Strategy<Value = Case> {
                 noise,
                 drop,
                 drain,
-                seed,
+                (seed, warmup_ns),
             )| {
                 Case {
                     models,
@@ -99,6 +100,7 @@ fn case() -> impl Strategy<Value = Case> {
                     drop_expired: drop,
                     drain,
                     seed,
+                    warmup_ns,
                 }
             },
         )
@@ -171,6 +173,7 @@ fn violations(c: &Case) -> (Vec<String>, usize) {
             drain: c.drain,
         },
         seed: c.seed,
+        warmup_ns: c.warmup_ns,
         mode: match c.dynamic {
             Some(d) => ServingMode::Dynamic {
                 max_queue_delay_ns: d,
@@ -190,11 +193,23 @@ fn violations(c: &Case) -> (Vec<String>, usize) {
     let report = simulate(&setup, &config, sched.as_mut(), &mut rec).expect("the run");
     let text = rec.to_jsonl(&trace_header(&setup, &config, &report));
     let trace = read_trace(&text, "sim.jsonl").expect("a readable trace");
-    let r = check_trace(&trace, &TraceOptions::default());
-    (
-        r.violations.iter().map(|v| v.to_string()).collect(),
-        rec.events.len(),
-    )
+    // The report's metrics (one shared definition) are checked against the trace, every one.
+    let reported = crate::pipeline::reported(&report.metrics);
+    let r = check_trace(
+        &trace,
+        &TraceOptions {
+            metrics: Some(&reported),
+            ..TraceOptions::default()
+        },
+    );
+    let mut v: Vec<String> = r.violations.iter().map(|v| v.to_string()).collect();
+    v.extend(
+        r.not_checked
+            .iter()
+            .filter(|n| n.contains("metrics"))
+            .map(|n| format!("not checked: {n}")),
+    );
+    (v, rec.events.len())
 }
 
 proptest! {
@@ -249,6 +264,7 @@ fn each_scheduler_on_a_fixed_case() {
                 drop_expired: true,
                 drain: scheduler % 2 == 0,
                 seed: 11,
+                warmup_ns: if dynamic.is_some() { 50_000_000 } else { 0 },
             };
             let (v, events) = violations(&c);
             assert!(events > 1000, "scheduler {scheduler}: {events} events");

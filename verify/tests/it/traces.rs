@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use migsched_core::{ModelService, PLAN_FORMAT, Plan, PlanGpu, PlanInstance};
+use migsched_core::{
+    Method, MigGpu, ModelService, Objective, PLAN_FORMAT, Plan, PlanGpu, PlanInstance,
+};
 use migsched_verify::{Rule, TraceOptions, check_trace, parse_metrics, read_trace};
 
 const M: u64 = 1_000_000;
@@ -432,14 +434,14 @@ fn plan_for_elsa(slots: u32) -> Plan {
     Plan {
         format: PLAN_FORMAT.into(),
         instance: "t".into(),
-        method: "hand".into(),
-        objective: "min-gpus".into(),
-        gpus: vec![PlanGpu {
+        method: Method::Imported,
+        objective: Some(Objective::MinGpus),
+        gpus: vec![PlanGpu::Mig(MigGpu {
             index: 0,
             gpu: "a100-80gb".into(),
             layout: "3g.40gb@0,1g.10gb@6".into(),
             instances: vec![serving("3g.40gb", 0), serving("1g.10gb", 6)],
-        }],
+        })],
         models: vec![ModelService {
             model: "resnet50".into(),
             slo_ms: 10.0,
@@ -489,7 +491,7 @@ fn only_instances_of_the_plan() {
     );
     let mut plan = plan_for_elsa(1);
     plan.models[0].slo_ms = 12.0;
-    plan.gpus[0].instances[0].batch = Some(4);
+    plan.gpus[0].as_mig_mut().unwrap().instances[0].batch = Some(4);
     let trace = read_trace(&elsa_run(AB).join("\n"), "t.jsonl").unwrap();
     let r = check_trace(
         &trace,

@@ -1,6 +1,6 @@
-//! Input that cannot be checked at all (unreadable, malformed, the wrong format): one error
-//! type naming the file, line, field and value, distinct from the violations a readable
-//! input may contain.
+//! Input that cannot be used at all (unreadable, malformed, the wrong format): one located
+//! error type naming the file, line, field and value, shared by every reader of the exchange
+//! formats, and distinct from the violations a readable input may contain.
 
 use thiserror::Error;
 
