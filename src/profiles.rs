@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use migsched_core::analytic::{AnalyticParams, generate_table};
-use migsched_core::zoo::{ZooOptions, build, model_info};
 use migsched_core::{Catalog, Instance, ProfileSource, ProfileTable, RawRow};
+use migsched_perf::analytic::{AnalyticParams, generate_table};
+use migsched_perf::zoo::{ZooOptions, build, model_info};
 
 use crate::cmd::Env;
 use crate::tables::read_profile_tables;

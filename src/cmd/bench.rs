@@ -2,11 +2,11 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_core::analytic::AnalyticParams;
-use migsched_core::zoo::{ZooOptions, model_names};
 use migsched_core::{
     Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
 };
+use migsched_perf::analytic::AnalyticParams;
+use migsched_perf::zoo::{ZooOptions, model_names};
 use migsched_solver::{Method, Objective, Problem, SolveOptions, Status, solve};
 use serde::{Deserialize, Serialize};
 

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use migsched_core::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
 use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
-use migsched_core::zoo::ZooOptions;
 use migsched_core::{ProfileRow, ProfileTable, knee_batch};
+use migsched_perf::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
+use migsched_perf::zoo::ZooOptions;
 use serde::Serialize;
 
 use super::{Env, Outcome};
@@ -85,7 +85,7 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
     /// BERT sequence length
-    #[arg(long, default_value_t = migsched_core::zoo::DEFAULT_SEQ_LEN)]
+    #[arg(long, default_value_t = migsched_perf::zoo::DEFAULT_SEQ_LEN)]
     seq_len: u32,
     /// Output table (.csv or .parquet); CSV on stdout when omitted
     #[arg(short, long)]
@@ -257,7 +257,7 @@ fn generate(env: &Env, args: GenerateArgs) -> Result<Outcome> {
         None => AnalyticParams::default(),
     };
     let models: Vec<String> = if args.models.is_empty() {
-        migsched_core::zoo::model_names()
+        migsched_perf::zoo::model_names()
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -388,7 +388,7 @@ fn calibrate(env: &Env, args: CalibrateArgs) -> Result<Outcome> {
         max_evaluations: args.max_evaluations,
         ..CalibrationOptions::default()
     };
-    let report = migsched_core::analytic::calibrate(&env.catalog, &rows, &options)?;
+    let report = migsched_perf::analytic::calibrate(&env.catalog, &rows, &options)?;
     let per_model: Vec<PerModelJson> = report
         .after
         .per_model

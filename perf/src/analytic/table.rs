@@ -5,9 +5,9 @@ use super::error::AnalyticError;
 use super::model::PreparedGraph;
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
-use crate::catalog::Catalog;
-use crate::profile_table::{ProfileTable, RawRow};
 use crate::zoo::ModelGraph;
+use migsched_core::catalog::Catalog;
+use migsched_core::profile_table::{ProfileTable, RawRow};
 
 /// The `source` of every generated row.
 pub const ANALYTIC_SOURCE: &str = "analytic";

@@ -5,9 +5,9 @@
 use super::model::estimate;
 use super::params::AnalyticParams;
 use super::table::generate_table;
-use crate::catalog::{Catalog, GpuType, Profile};
-use crate::profile_table::knee_batch;
 use crate::zoo::{ModelGraph, ZooOptions, build, model_names};
+use migsched_core::catalog::{Catalog, GpuType, Profile};
+use migsched_core::profile_table::knee_batch;
 
 fn graphs() -> Vec<ModelGraph> {
     model_names()

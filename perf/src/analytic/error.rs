@@ -3,9 +3,9 @@
 
 use thiserror::Error;
 
-use crate::catalog::UnknownGpu;
-use crate::profile_table::TableError;
 use crate::zoo::ZooError;
+use migsched_core::catalog::UnknownGpu;
+use migsched_core::profile_table::TableError;
 
 /// An error of the analytic model. Each message names the offending field or value.
 #[derive(Debug, Clone, PartialEq, Error)]
