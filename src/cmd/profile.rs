@@ -8,12 +8,12 @@ use clap::{Args, Subcommand};
 use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
 use migsched_core::{ProfileRow, ProfileTable, knee_batch};
 use migsched_perf::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
+use migsched_perf::source::analytic_table;
 use migsched_perf::zoo::ZooOptions;
 use serde::Serialize;
 
 use super::{Env, Outcome};
 use crate::output::{Table, print_json, read_text, write_atomic};
-use crate::profiles::analytic_table;
 use crate::tables::{read_profile_tables, write_profile_table};
 
 #[derive(Debug, Subcommand)]
@@ -76,10 +76,10 @@ pub struct GenerateArgs {
     #[arg(long, value_delimiter = ',', value_name = "M,...")]
     models: Vec<String>,
     /// Batch sizes (comma-separated)
-    #[arg(long, value_delimiter = ',', value_name = "B,...", default_values_t = crate::profiles::DEFAULT_BATCHES.to_vec())]
+    #[arg(long, value_delimiter = ',', value_name = "B,...", default_values_t = migsched_perf::source::DEFAULT_BATCHES.to_vec())]
     batches: Vec<u32>,
     /// Most MPS processes per instance
-    #[arg(long, default_value_t = crate::profiles::DEFAULT_MAX_PROCS)]
+    #[arg(long, default_value_t = migsched_perf::source::DEFAULT_MAX_PROCS)]
     max_procs: u32,
     /// Analytic parameters (TOML, e.g. from `profile calibrate -o`); defaults otherwise
     #[arg(long, value_name = "FILE")]
