@@ -22,6 +22,8 @@
 
 use std::collections::BTreeMap;
 
+use migsched_core::catalog::Catalog;
+use migsched_core::profile_table::{ProfileKey, ProfileRow};
 use serde::Serialize;
 
 use super::error::AnalyticError;
@@ -31,8 +33,6 @@ use super::node::RawCost;
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
 use crate::zoo::{ModelGraph, ZooError, ZooOptions, build};
-use migsched_core::catalog::Catalog;
-use migsched_core::profile_table::{ProfileKey, ProfileRow};
 
 /// Settings of [`calibrate`].
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,11 +1,11 @@
 //! Why the analytic model cannot answer: bad parameters or arguments, a GPU it has no peak
 //! figures for, or nothing to calibrate against.
 
+use migsched_core::catalog::UnknownGpu;
+use migsched_core::profile_table::TableError;
 use thiserror::Error;
 
 use crate::zoo::ZooError;
-use migsched_core::catalog::UnknownGpu;
-use migsched_core::profile_table::TableError;
 
 /// An error of the analytic model. Each message names the offending field or value.
 #[derive(Debug, Clone, PartialEq, Error)]

@@ -11,6 +11,7 @@
 //!   graph's peak of live tensors. A configuration whose memory exceeds the profile's
 //!   `memory_gib` does not fit.
 
+use migsched_core::catalog::{GpuType, Profile};
 use serde::Serialize;
 
 use super::error::AnalyticError;
@@ -18,7 +19,6 @@ use super::node::{NodeKind, NodeLatency, RawCost, node_kinds, node_rows, raw_cos
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
 use crate::zoo::ModelGraph;
-use migsched_core::catalog::{GpuType, Profile};
 
 const MIB: f64 = 1024.0 * 1024.0;
 

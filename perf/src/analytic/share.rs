@@ -1,10 +1,10 @@
 //! The slice of a GPU one serving process sees: its SMs, the tensor peak of each, and its
 //! memory bandwidth, for a MIG profile shared by `k` MPS processes.
 
+use migsched_core::catalog::{GpuType, Profile};
 use serde::Serialize;
 
 use super::error::AnalyticError;
-use migsched_core::catalog::{GpuType, Profile};
 
 /// The hardware one process of a MIG instance runs on.
 ///

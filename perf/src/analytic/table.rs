@@ -1,13 +1,14 @@
 //! Generation of whole-model profile tables from the analytic model: every profile of a GPU,
 //! every graph, batch size and MPS process count, configurations that do not fit left out.
 
+use migsched_core::catalog::Catalog;
+use migsched_core::profile_table::{ProfileTable, RawRow};
+
 use super::error::AnalyticError;
 use super::model::PreparedGraph;
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
 use crate::zoo::ModelGraph;
-use migsched_core::catalog::Catalog;
-use migsched_core::profile_table::{ProfileTable, RawRow};
 
 /// The `source` of every generated row.
 pub const ANALYTIC_SOURCE: &str = "analytic";

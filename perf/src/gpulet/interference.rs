@@ -12,12 +12,12 @@
 //! where the shipped sets come from (no published set for the catalog's GPUs is available to
 //! migsched: the seed paper's text in the project holds only its abstract).
 
+use migsched_core::catalog::GpuType;
 use serde::{Deserialize, Serialize};
 
 use super::{gpulet_curve, node_parts};
 use crate::analytic::{AnalyticError, AnalyticParams};
 use crate::zoo::{ModelGraph, ZooOptions, build};
-use migsched_core::catalog::GpuType;
 
 /// The shipped coefficient sets (TOML).
 pub const BUILTIN_TOML: &str = include_str!("interference.toml");

@@ -20,11 +20,11 @@
 
 pub mod interference;
 
+use migsched_core::catalog::GpuType;
 use serde::{Deserialize, Serialize};
 
 use crate::analytic::{AnalyticError, AnalyticParams, PreparedGraph, ProcessShare, RawCost};
 use crate::zoo::ModelGraph;
-use migsched_core::catalog::GpuType;
 
 /// The gpulet sizes of the paper, % of a GPU's SMs: every pair `p | 100 − p` is a legal split.
 pub const DEFAULT_SIZES: [u32; 6] = [20, 40, 50, 60, 80, 100];
