@@ -1,14 +1,15 @@
 //! migsched-core: the shared vocabulary of migsched.
 //!
-//! The GPU/MIG catalog and layout rules, the model zoo, and the plain data types that every
-//! other crate exchanges. No IO beyond parsing and printing text, no clock, no RNG, no
-//! solver, no GPU.
+//! The MIG rules (the GPU/MIG catalog, legal layouts, placement and enumeration), NVIDIA's
+//! formats (mig-parted configs, saved `nvidia-smi` output), migsched's exchange formats
+//! (instances, profile tables, plans, event traces) and importers of other tools' files:
+//! the plain data types that every other crate exchanges. No IO beyond parsing and printing
+//! text, no clock, no RNG, no solver, no GPU. The performance model (model zoo, analytic
+//! model, gpulets) is `migsched-perf`, built on this crate; core does not depend on it.
 
-pub mod analytic;
 pub mod catalog;
 pub mod enumerate;
 pub mod error;
-pub mod gpulet;
 pub mod import;
 pub mod instance;
 pub mod layout;
@@ -22,7 +23,6 @@ pub mod profile_table;
 #[cfg(test)]
 mod test_support;
 pub mod trace;
-pub mod zoo;
 
 pub use catalog::{
     Catalog, CatalogError, Datasheet, DriverVersion, GpuType, MediaEngines, Profile, ProfileIndex,

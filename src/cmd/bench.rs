@@ -2,17 +2,17 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_core::analytic::AnalyticParams;
-use migsched_core::zoo::{ZooOptions, model_names};
 use migsched_core::{
     Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
 };
+use migsched_perf::analytic::AnalyticParams;
+use migsched_perf::source::{DEFAULT_BATCHES, analytic_table};
+use migsched_perf::zoo::{ZooOptions, model_names};
 use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, Status, solve};
 use serde::{Deserialize, Serialize};
 
 use super::{Env, Outcome};
 use crate::output::{Table, print_json};
-use crate::profiles::{DEFAULT_BATCHES, analytic_table};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use migsched_core::gpulet::GpuletParams;
 use migsched_core::{Instance, Plan, PlanGpu, TraceEvent, TraceHeader};
+use migsched_perf::gpulet::GpuletParams;
 use migsched_sim::gpulet::{
     Autoscale, BatchCost, GpuletReport, GpuletSimOptions, RateProfile, SimGpu, SimGpulet, SimModel,
     SimTask, simulate_gpulets,

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use migsched_core::gpulet::DEFAULT_SIZES;
-use migsched_core::gpulet::interference::{
+use migsched_perf::gpulet::DEFAULT_SIZES;
+use migsched_perf::gpulet::interference::{
     Coefficients, Contention, SYNTHETIC_BATCHES, SYNTHETIC_MODELS, builtin, fit, parse,
     samples_from_csv, samples_to_csv, sets_to_toml, synthetic_samples,
 };

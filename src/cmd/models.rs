@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use migsched_core::zoo::{ZooOptions, build, model_info, models, summary_table};
+use migsched_perf::zoo::{ZooOptions, build, model_info, models, summary_table};
 use serde::Serialize;
 
 use super::Outcome;
@@ -36,7 +36,7 @@ struct ShowArgs {
     /// Model name (see `migsched models`); `bert` is accepted for `bert-base`
     model: String,
     /// Sequence length for BERT (1 to 512)
-    #[arg(long, default_value_t = migsched_core::zoo::DEFAULT_SEQ_LEN)]
+    #[arg(long, default_value_t = migsched_perf::zoo::DEFAULT_SEQ_LEN)]
     seq_len: u32,
     /// Group consecutive nodes sharing this many leading name components (1: ResNet stages,
     /// 2: blocks, 3: BERT layers)
@@ -56,7 +56,7 @@ struct ExportArgs {
     #[arg(long, default_value = "datasets/models")]
     out: PathBuf,
     /// Sequence length for BERT
-    #[arg(long, default_value_t = migsched_core::zoo::DEFAULT_SEQ_LEN)]
+    #[arg(long, default_value_t = migsched_perf::zoo::DEFAULT_SEQ_LEN)]
     seq_len: u32,
 }
 

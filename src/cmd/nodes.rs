@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use migsched_core::analytic::AnalyticParams;
 use migsched_core::metrics::RunMetrics;
-use migsched_core::zoo::{ZooOptions, build};
+use migsched_perf::analytic::AnalyticParams;
+use migsched_perf::zoo::{ZooOptions, build};
 use migsched_sim::Stop;
 use migsched_sim::lazy::{
     Arrivals, NodeProfile, NodeReport, NodeRow, NodeSimConfig, Policy, TraceRecorder,

@@ -5,15 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use migsched_core::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
 use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
-use migsched_core::zoo::ZooOptions;
 use migsched_core::{ProfileRow, ProfileTable, knee_batch};
+use migsched_perf::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
+use migsched_perf::source::analytic_table;
+use migsched_perf::zoo::ZooOptions;
 use serde::Serialize;
 
 use super::{Env, Outcome};
 use crate::output::{Table, print_json, read_text, write_atomic};
-use crate::profiles::analytic_table;
 use crate::tables::{read_profile_tables, write_profile_table};
 
 #[derive(Debug, Subcommand)]
@@ -76,16 +76,16 @@ pub struct GenerateArgs {
     #[arg(long, value_delimiter = ',', value_name = "M,...")]
     models: Vec<String>,
     /// Batch sizes (comma-separated)
-    #[arg(long, value_delimiter = ',', value_name = "B,...", default_values_t = crate::profiles::DEFAULT_BATCHES.to_vec())]
+    #[arg(long, value_delimiter = ',', value_name = "B,...", default_values_t = migsched_perf::source::DEFAULT_BATCHES.to_vec())]
     batches: Vec<u32>,
     /// Most MPS processes per instance
-    #[arg(long, default_value_t = crate::profiles::DEFAULT_MAX_PROCS)]
+    #[arg(long, default_value_t = migsched_perf::source::DEFAULT_MAX_PROCS)]
     max_procs: u32,
     /// Analytic parameters (TOML, e.g. from `profile calibrate -o`); defaults otherwise
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
     /// BERT sequence length
-    #[arg(long, default_value_t = migsched_core::zoo::DEFAULT_SEQ_LEN)]
+    #[arg(long, default_value_t = migsched_perf::zoo::DEFAULT_SEQ_LEN)]
     seq_len: u32,
     /// Output table (.csv or .parquet); CSV on stdout when omitted
     #[arg(short, long)]
@@ -257,7 +257,7 @@ fn generate(env: &Env, args: GenerateArgs) -> Result<Outcome> {
         None => AnalyticParams::default(),
     };
     let models: Vec<String> = if args.models.is_empty() {
-        migsched_core::zoo::model_names()
+        migsched_perf::zoo::model_names()
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -388,7 +388,7 @@ fn calibrate(env: &Env, args: CalibrateArgs) -> Result<Outcome> {
         max_evaluations: args.max_evaluations,
         ..CalibrationOptions::default()
     };
-    let report = migsched_core::analytic::calibrate(&env.catalog, &rows, &options)?;
+    let report = migsched_perf::analytic::calibrate(&env.catalog, &rows, &options)?;
     let per_model: Vec<PerModelJson> = report
         .after
         .per_model

@@ -21,9 +21,9 @@
 
 use std::collections::VecDeque;
 
-use migsched_core::gpulet::interference::{Coefficients, Usage};
 use migsched_core::metrics::RunMetrics;
 use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
+use migsched_perf::gpulet::interference::{Coefficients, Usage};
 use serde::Serialize;
 
 use crate::metrics::MetricsRecorder;

@@ -1,6 +1,6 @@
 //! Why a node-level profile or run cannot be built: each message names the field and value.
 
-use migsched_core::analytic::AnalyticError;
+use migsched_perf::analytic::AnalyticError;
 use thiserror::Error;
 
 /// A node profile or a node-level run that cannot be built.

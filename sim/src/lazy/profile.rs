@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use migsched_core::TraceNode;
-use migsched_core::analytic::{AnalyticParams, node_latencies};
 use migsched_core::catalog::{GpuType, Profile};
-use migsched_core::zoo::ModelGraph;
+use migsched_perf::analytic::{AnalyticParams, node_latencies};
+use migsched_perf::zoo::ModelGraph;
 use serde::{Deserialize, Serialize};
 
 use super::error::LazyError;
@@ -254,9 +254,9 @@ impl NodeProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use migsched_core::analytic::estimate;
     use migsched_core::catalog::Catalog;
-    use migsched_core::zoo::{ZooOptions, build};
+    use migsched_perf::analytic::estimate;
+    use migsched_perf::zoo::{ZooOptions, build};
 
     fn curve(name: &str, points: &[(u32, f64)]) -> NodeCurve {
         NodeCurve {

@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use migsched_core::analytic::AnalyticParams;
 use migsched_core::catalog::Catalog;
-use migsched_core::zoo::{ZooOptions, build};
 use migsched_core::{EventKind, TraceEvent};
+use migsched_perf::analytic::AnalyticParams;
+use migsched_perf::zoo::{ZooOptions, build};
 use migsched_sim::lazy::{
     Arrivals, LazyError, NodeCurve, NodeProfile, NodeReport, NodeSimConfig, Policy, TraceRecorder,
     simulate_nodes,

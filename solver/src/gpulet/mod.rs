@@ -23,13 +23,13 @@ pub mod ilp;
 
 use std::sync::Arc;
 
-use migsched_core::gpulet::interference::{Coefficients, Usage};
-use migsched_core::gpulet::{GpuletCurve, GpuletParams, gpulet_curves};
-use migsched_core::zoo::{ZooOptions, build, model_info};
 use migsched_core::{
     Catalog, GpuType, GpuletMethod, GpuletSchedule, GpuletTask, Instance, Method, ModelService,
     MpsGpu, Objective, PLAN_FORMAT, Plan, PlanGpu, PlanGpulet,
 };
+use migsched_perf::gpulet::interference::{Coefficients, Usage};
+use migsched_perf::gpulet::{GpuletCurve, GpuletParams, gpulet_curves};
+use migsched_perf::zoo::{ZooOptions, build, model_info};
 use serde::Serialize;
 
 use crate::problem::ProblemError;
@@ -53,7 +53,7 @@ pub struct GpuletModel {
 
 impl GpuletModel {
     /// The point at (size index, batch), if profiled and in memory.
-    pub fn point(&self, size: usize, batch: u32) -> Option<&migsched_core::gpulet::GpuletPoint> {
+    pub fn point(&self, size: usize, batch: u32) -> Option<&migsched_perf::gpulet::GpuletPoint> {
         let pts = &self.curves[size].points;
         pts.get((batch as usize).wrapping_sub(1))
             .filter(|p| p.batch == batch)
@@ -124,11 +124,11 @@ impl GpuletProblem {
             .clone();
         let coefficients = match coefficients {
             Some(c) => c,
-            None => migsched_core::gpulet::interference::for_gpu(gpu.id()).ok_or_else(|| {
+            None => migsched_perf::gpulet::interference::for_gpu(gpu.id()).ok_or_else(|| {
                 ProblemError::Missing(format!(
                     "no interference coefficients for GPU '{}' (shipped: {})",
                     gpu.id(),
-                    migsched_core::gpulet::interference::builtin()
+                    migsched_perf::gpulet::interference::builtin()
                         .iter()
                         .map(|c| c.gpu.clone())
                         .collect::<Vec<_>>()

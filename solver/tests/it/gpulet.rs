@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use migsched_core::Catalog;
-use migsched_core::gpulet::GpuletParams;
+use migsched_perf::gpulet::GpuletParams;
 use migsched_solver::gpulet::{GpuletOptions, GpuletProblem, planned_occupancy};
 use migsched_solver::{GpuletMethod, Status, solve_gpulet};
 use proptest::prelude::*;

@@ -5,8 +5,8 @@
 //! node-level in `nodes.rs` (both with [`reported`]), gpulet end to end in the binary's
 //! `tests/it/gpulet.rs`.
 
-use migsched_core::gpulet::GpuletParams;
 use migsched_core::{Catalog, GpuletMethod, Instance, ProfileTable};
+use migsched_perf::gpulet::GpuletParams;
 use migsched_solver::gpulet::{GpuletOptions, GpuletProblem};
 use migsched_solver::solve_gpulet;
 use migsched_verify::{Against, ReportedMetrics, check_plan};

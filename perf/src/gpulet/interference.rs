@@ -12,11 +12,11 @@
 //! where the shipped sets come from (no published set for the catalog's GPUs is available to
 //! migsched: the seed paper's text in the project holds only its abstract).
 
+use migsched_core::catalog::GpuType;
 use serde::{Deserialize, Serialize};
 
 use super::{gpulet_curve, node_parts};
 use crate::analytic::{AnalyticError, AnalyticParams};
-use crate::catalog::GpuType;
 use crate::zoo::{ModelGraph, ZooOptions, build};
 
 /// The shipped coefficient sets (TOML).
@@ -296,7 +296,7 @@ pub const SAMPLES_HEADER: &str =
 /// measured slowdown (latency co-located / alone, > 0). Errors name the origin, line, column
 /// and value.
 pub fn samples_from_csv(text: &str, origin: &str) -> Result<Vec<Sample>, String> {
-    use crate::profile_table::split_csv_line;
+    use migsched_core::profile_table::split_csv_line;
     let mut lines = text
         .lines()
         .enumerate()
@@ -415,7 +415,7 @@ pub const SYNTHETIC_BATCHES: [u32; 5] = [1, 4, 16, 32, 64];
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
+    use migsched_core::catalog::Catalog;
 
     fn lcg(state: &mut u64) -> f64 {
         *state = state

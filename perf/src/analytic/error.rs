@@ -1,10 +1,10 @@
 //! Why the analytic model cannot answer: bad parameters or arguments, a GPU it has no peak
 //! figures for, or nothing to calibrate against.
 
+use migsched_core::catalog::UnknownGpu;
+use migsched_core::profile_table::TableError;
 use thiserror::Error;
 
-use crate::catalog::UnknownGpu;
-use crate::profile_table::TableError;
 use crate::zoo::ZooError;
 
 /// An error of the analytic model. Each message names the offending field or value.

@@ -1,12 +1,13 @@
 //! Generation of whole-model profile tables from the analytic model: every profile of a GPU,
 //! every graph, batch size and MPS process count, configurations that do not fit left out.
 
+use migsched_core::catalog::Catalog;
+use migsched_core::profile_table::{ProfileTable, RawRow};
+
 use super::error::AnalyticError;
 use super::model::PreparedGraph;
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
-use crate::catalog::Catalog;
-use crate::profile_table::{ProfileTable, RawRow};
 use crate::zoo::ModelGraph;
 
 /// The `source` of every generated row.

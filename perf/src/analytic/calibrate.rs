@@ -22,6 +22,8 @@
 
 use std::collections::BTreeMap;
 
+use migsched_core::catalog::Catalog;
+use migsched_core::profile_table::{ProfileKey, ProfileRow};
 use serde::Serialize;
 
 use super::error::AnalyticError;
@@ -30,8 +32,6 @@ use super::nelder_mead::{Settings, minimize};
 use super::node::RawCost;
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
-use crate::catalog::Catalog;
-use crate::profile_table::{ProfileKey, ProfileRow};
 use crate::zoo::{ModelGraph, ZooError, ZooOptions, build};
 
 /// Settings of [`calibrate`].
@@ -69,7 +69,8 @@ pub enum SkipReason {
     /// The GPU has no datasheet figures.
     NoDatasheet,
     /// A batch or process count of 0, or a latency that is not a positive finite number (rows
-    /// built by hand rather than read through [`ProfileTable`](crate::profile_table::ProfileTable)).
+    /// built by hand rather than read through
+    /// [`ProfileTable`](migsched_core::profile_table::ProfileTable)).
     InvalidRow,
 }
 
@@ -395,7 +396,7 @@ pub fn calibrate(
 mod tests {
     use super::*;
     use crate::analytic::generate_table;
-    use crate::profile_table::{ProfileTable, RawRow};
+    use migsched_core::profile_table::{ProfileTable, RawRow};
 
     fn graphs(names: &[&str]) -> Vec<ModelGraph> {
         names

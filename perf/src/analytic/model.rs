@@ -11,13 +11,13 @@
 //!   graph's peak of live tensors. A configuration whose memory exceeds the profile's
 //!   `memory_gib` does not fit.
 
+use migsched_core::catalog::{GpuType, Profile};
 use serde::Serialize;
 
 use super::error::AnalyticError;
 use super::node::{NodeKind, NodeLatency, RawCost, node_kinds, node_rows, raw_costs};
 use super::params::AnalyticParams;
 use super::share::ProcessShare;
-use crate::catalog::{GpuType, Profile};
 use crate::zoo::ModelGraph;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -146,8 +146,8 @@ pub fn node_latencies(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
     use crate::zoo::{ZooOptions, build};
+    use migsched_core::catalog::Catalog;
 
     fn graph(name: &str) -> ModelGraph {
         build(name, &ZooOptions::default()).unwrap()

@@ -1,10 +1,10 @@
 //! The slice of a GPU one serving process sees: its SMs, the tensor peak of each, and its
 //! memory bandwidth, for a MIG profile shared by `k` MPS processes.
 
+use migsched_core::catalog::{GpuType, Profile};
 use serde::Serialize;
 
 use super::error::AnalyticError;
-use crate::catalog::{GpuType, Profile};
 
 /// The hardware one process of a MIG instance runs on.
 ///
@@ -56,7 +56,7 @@ impl ProcessShare {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
+    use migsched_core::catalog::Catalog;
 
     #[test]
     fn a100_instances_scale_by_sms_and_memory_slices() {

@@ -20,10 +20,10 @@
 
 pub mod interference;
 
+use migsched_core::catalog::GpuType;
 use serde::{Deserialize, Serialize};
 
 use crate::analytic::{AnalyticError, AnalyticParams, PreparedGraph, ProcessShare, RawCost};
-use crate::catalog::GpuType;
 use crate::zoo::ModelGraph;
 
 /// The gpulet sizes of the paper, % of a GPU's SMs: every pair `p | 100 − p` is a legal split.
@@ -208,8 +208,8 @@ pub fn gpulet_curves(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
     use crate::zoo::{ZooOptions, build};
+    use migsched_core::catalog::Catalog;
 
     #[test]
     fn latency_falls_with_size_and_features_are_fractions() {

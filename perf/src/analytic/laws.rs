@@ -2,11 +2,12 @@
 //! with the partition, throughput per GPC saturates with a knee that moves to larger batches on
 //! larger partitions, and MPS never costs throughput on an under-filled instance.
 
+use migsched_core::catalog::{Catalog, GpuType, Profile};
+use migsched_core::profile_table::knee_batch;
+
 use super::model::estimate;
 use super::params::AnalyticParams;
 use super::table::generate_table;
-use crate::catalog::{Catalog, GpuType, Profile};
-use crate::profile_table::knee_batch;
 use crate::zoo::{ModelGraph, ZooOptions, build, model_names};
 
 fn graphs() -> Vec<ModelGraph> {

@@ -25,7 +25,7 @@
 //! The JSON form (serde) is deterministic: struct fields in declaration order, no maps.
 //!
 //! ```
-//! use migsched_core::zoo::{ZooOptions, build};
+//! use migsched_perf::zoo::{ZooOptions, build};
 //!
 //! let graph = build("ResNet50", &ZooOptions::default())?;
 //! let totals = graph.totals();
@@ -34,7 +34,7 @@
 //! let (_, conv) = graph.find("layer3.2.conv2").expect("a torchvision module name");
 //! let gemm = conv.gemm().expect("a convolution is a GEMM");
 //! assert_eq!((gemm.m_per_sample, gemm.n, gemm.k), (14 * 14, 256, 256 * 9));
-//! # Ok::<(), migsched_core::zoo::ZooError>(())
+//! # Ok::<(), migsched_perf::zoo::ZooError>(())
 //! ```
 
 mod bert;

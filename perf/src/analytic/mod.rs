@@ -4,7 +4,7 @@
 //! The model is a roofline per graph node with a wave-quantization (SM-fill) efficiency and a
 //! per-kernel overhead ([`node_latencies`]), summed over the graph in execution order for a
 //! whole-model [`estimate`]; [`generate_table`] turns it into a
-//! [`ProfileTable`](crate::profile_table::ProfileTable) over every profile of a GPU, and
+//! [`ProfileTable`](migsched_core::profile_table::ProfileTable) over every profile of a GPU, and
 //! [`calibrate`] fits its efficiencies and overhead to measured rows. Its free parameters are
 //! [`AnalyticParams`]; its hardware figures come from the catalog's datasheet entries.
 //!
@@ -35,9 +35,9 @@
 //!   over the profile's memory is infeasible and left out of generated tables.
 //!
 //! ```
-//! use migsched_core::analytic::{AnalyticParams, estimate};
+//! use migsched_perf::analytic::{AnalyticParams, estimate};
 //! use migsched_core::catalog::Catalog;
-//! use migsched_core::zoo::{ZooOptions, build};
+//! use migsched_perf::zoo::{ZooOptions, build};
 //!
 //! let graph = build("resnet50", &ZooOptions::default())?;
 //! let gpu = Catalog::builtin().gpu("a100-80gb")?;
