@@ -7,11 +7,11 @@ use migsched_core::zoo::{ZooOptions, model_names};
 use migsched_core::{
     Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
 };
+use migsched_out::{Table, print_json};
 use migsched_solver::{Method, Objective, Problem, SolveOptions, Status, solve};
 use serde::{Deserialize, Serialize};
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json};
 use crate::profiles::{DEFAULT_BATCHES, analytic_table};
 
 #[derive(Debug, Subcommand)]

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use migsched_core::zoo::{ZooOptions, build, model_info, models, summary_table};
+use migsched_out::{Table, print_json, write_atomic};
 use serde::Serialize;
 
 use super::Outcome;
-use crate::output::{Table, print_json, write_atomic};
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {

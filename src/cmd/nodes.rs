@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::analytic::AnalyticParams;
 use migsched_core::zoo::{ZooOptions, build};
+use migsched_out::{print_json, read_text, write_atomic};
 use migsched_sim::Stop;
 use migsched_sim::lazy::{
     Arrivals, NodeProfile, NodeReport, NodeRow, NodeSimConfig, Policy, TraceRecorder,
@@ -16,7 +17,6 @@ use migsched_sim::lazy::{
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{print_json, read_text, write_atomic};
 
 pub const SIMULATE_NODES_HELP: &str = "\
 Runs one model on one MIG instance as its sequence of graph nodes (the zoo's layer graph, one

@@ -9,10 +9,10 @@ use migsched_core::analytic::{AnalyticParams, CalibrationOptions, CalibrationRep
 use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
 use migsched_core::zoo::ZooOptions;
 use migsched_core::{ProfileRow, ProfileTable, knee_batch};
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json, read_text, write_atomic};
 use crate::profiles::analytic_table;
 use crate::tables::{read_profile_tables, write_profile_table};
 

@@ -7,13 +7,13 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use migsched_core::mig_parted::{Devices, ExportEntry, render_config};
 use migsched_core::{Catalog, Instance, Layout, Plan};
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use migsched_solver::{
     Method, Objective, Problem, Solution, SolveOptions, Status, applicable, solve,
 };
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json, read_text, write_atomic};
 
 pub const SOLVE_HELP: &str = "\
 Status: optimal (proven), feasible (a plan not proven optimal: heuristics, or an ILP stopped

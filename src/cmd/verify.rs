@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use migsched_core::{Driver, Plan};
+use migsched_out::{Table, print_json, read_text};
 use migsched_verify::import::mig_parted::check_config;
 use migsched_verify::{
     Against, LayoutFile, Location, PlanReport, TraceOptions, TraceReport, Violation, check_layout,
@@ -16,7 +17,6 @@ use serde::Serialize;
 
 use super::solve::load_instance;
 use super::{DriverArgs, Env, Outcome};
-use crate::output::{Table, print_json, read_text};
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
