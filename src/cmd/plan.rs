@@ -139,17 +139,17 @@ fn emit(imported: &Imported, origin: &str, output: Option<&PathBuf>) -> Result<O
     match output {
         Some(path) => {
             write_atomic(path, &json)?;
-            println!(
+            outln!(
                 "imported {origin}: {} GPUs, {instances} instances -> {}",
                 imported.plan.gpus.len(),
                 path.display()
             );
             for n in &imported.notes {
-                println!("  note: {n}");
+                outln!("  note: {n}");
             }
         }
         None => {
-            print!("{json}");
+            out!("{json}");
             for n in &imported.notes {
                 eprintln!("note: {n}");
             }

@@ -126,10 +126,10 @@ const PRINT_LIMIT: usize = 200;
 
 fn print_violations(violations: &[Violation], indent: &str) {
     for v in violations.iter().take(PRINT_LIMIT) {
-        println!("{indent}{v}");
+        outln!("{indent}{v}");
     }
     if violations.len() > PRINT_LIMIT {
-        println!(
+        outln!(
             "{indent}... and {} more (--json lists all)",
             violations.len() - PRINT_LIMIT
         );
@@ -291,15 +291,15 @@ fn layout(env: &Env, args: LayoutArgs) -> Result<Outcome> {
                 (true, false, None) => "FAIL",
             };
             match &i.reason {
-                Some(r) => println!("{tag}  {}: {layout}: {r}", i.what),
-                None => println!("{tag}  {}: {layout}", i.what),
+                Some(r) => outln!("{tag}  {}: {layout}: {r}", i.what),
+                None => outln!("{tag}  {}: {layout}", i.what),
             }
             for v in i.violations.iter().take(PRINT_LIMIT) {
-                println!("        - {} [{}]", v.message, v.rule);
+                outln!("        - {} [{}]", v.message, v.rule);
             }
         }
         let bad = items.iter().filter(|i| !i.violations.is_empty()).count();
-        println!(
+        outln!(
             "\n{origin}: {} layouts checked, {bad} with violations, {unchecked} could not be \
              checked; {}",
             items.len() - unchecked,
@@ -359,7 +359,7 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
     }
     print_violations(&report.violations, "");
     if !report.violations.is_empty() {
-        println!();
+        outln!();
     }
     let mut t = Table::new(&["model", ">rate/s", ">served/s", ">served %", ">instances"]);
     for m in &report.models {
@@ -372,14 +372,14 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
         ]);
     }
     if !report.models.is_empty() {
-        print!("{}", t.render());
-        println!();
+        out!("{}", t.render());
+        outln!();
     }
     let against = match instance_name {
         Some(n) => format!("against instance {n}"),
         None => "alone (no --instance)".to_string(),
     };
-    println!(
+    outln!(
         "{origin}: {}; {} GPUs ({} used{}), {} instances ({} serving), {} models, checked {against}",
         summary(&report.violations),
         report.gpus,
@@ -394,11 +394,11 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
     );
     if plan.objective == "max-load" {
         if let Some(l) = report.load {
-            println!("  load factor served: {l:.4}");
+            outln!("  load factor served: {l:.4}");
         }
     }
     for n in &report.not_checked {
-        println!("  not checked: {n}");
+        outln!("  not checked: {n}");
     }
     Ok(outcome(&report.violations))
 }
@@ -446,10 +446,10 @@ fn trace(args: TraceArgs) -> Result<Outcome> {
     }
     print_violations(&report.violations, "");
     if !report.violations.is_empty() {
-        println!();
+        outln!();
     }
     let m = &report.metrics;
-    println!(
+    outln!(
         "{origin}: {}; {} events, {} requests ({} finished, {} dropped, {} unfinished), \
          scheduler {}{}",
         summary(&report.violations),
@@ -466,7 +466,7 @@ fn trace(args: TraceArgs) -> Result<Outcome> {
         }
     );
     let fmt = |x: Option<f64>, unit: &str| x.map_or("-".to_string(), |v| format!("{v:.3}{unit}"));
-    println!(
+    outln!(
         "  recomputed: SLO attainment {}, throughput {}, goodput {}, latency mean {} p50 {} \
          p99 {}",
         fmt(m.slo_attainment, ""),
@@ -477,7 +477,7 @@ fn trace(args: TraceArgs) -> Result<Outcome> {
         fmt(m.latency_ms_p99, " ms")
     );
     for n in &report.not_checked {
-        println!("  not checked: {n}");
+        outln!("  not checked: {n}");
     }
     Ok(outcome(&report.violations))
 }

@@ -76,7 +76,7 @@ pub fn parvagpu_dir() -> Option<PathBuf> {
     if dir.join("prof_data").is_dir() {
         Some(dir)
     } else {
-        println!(
+        eprintln!(
             "skipped: ParvaGPU data not found at {} (set MIGSCHED_PARVAGPU_DIR)",
             dir.display()
         );
