@@ -4,7 +4,8 @@
 //! layout, an unplaceable config, differences found); 2 unusable input or usage.
 
 #[macro_use]
-mod output;
+extern crate migsched_out;
+
 mod cmd;
 mod observe;
 mod profiles;

@@ -25,7 +25,7 @@ pub struct TraceWriter {
 impl TraceWriter {
     /// Opens the temporary events file beside `path`.
     pub fn create(path: &Path, setup: &SimSetup) -> Result<TraceWriter> {
-        let mut tmp = crate::output::temp_path(path)?;
+        let mut tmp = migsched_out::temp_path(path)?;
         tmp.set_extension("events");
         let file = File::create(&tmp).with_context(|| format!("writing '{}'", tmp.display()))?;
         Ok(TraceWriter {
@@ -62,7 +62,7 @@ impl TraceWriter {
                 .flush()
                 .with_context(|| format!("writing '{}'", self.tmp.display()))?;
             drop(events);
-            let final_tmp = crate::output::temp_path(&self.path)?;
+            let final_tmp = migsched_out::temp_path(&self.path)?;
             let mut out = BufWriter::new(
                 File::create(&final_tmp)
                     .with_context(|| format!("writing '{}'", final_tmp.display()))?,
@@ -84,7 +84,7 @@ impl TraceWriter {
         })();
         let _ = std::fs::remove_file(&self.tmp);
         if result.is_err() {
-            let _ = std::fs::remove_file(crate::output::temp_path(&self.path)?);
+            let _ = std::fs::remove_file(migsched_out::temp_path(&self.path)?);
         }
         result
     }

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use migsched_core::{Catalog, ProfileTable};
-
-use crate::output::{read_text, write_atomic};
+use migsched_out::{read_text, write_atomic};
 
 /// The on-disk format of a table path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +114,7 @@ mod parquet {
 
     /// Writes a frame through a temporary file, removed on failure.
     fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
-        let tmp = crate::output::temp_path(path)?;
+        let tmp = migsched_out::temp_path(path)?;
         let result = (|| -> Result<()> {
             let file =
                 File::create(&tmp).with_context(|| format!("writing '{}'", tmp.display()))?;

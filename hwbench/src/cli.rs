@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use migsched_core::{Catalog, Driver, Plan};
+use migsched_out::{Table, out, outln, print_json, read_text, write_atomic};
 use serde::Serialize;
 
 use crate::compare::{GpuComparison, compare, driver_rules};
-use crate::out::{Table, read_text, write_atomic};
 use crate::state::DeviceState;
 use crate::steps::{GpuDiff, diff_plan};
 
@@ -128,15 +128,13 @@ fn discover(catalog: &Catalog, args: DiscoverArgs) -> Result<bool> {
     }
     let agrees = comparison.iter().all(|c| c.differences.is_empty());
     if args.json {
-        let text = serde_json::to_string_pretty(&DiscoverJson {
+        print_json(&DiscoverJson {
             state: &state,
             catalog: &comparison,
-        })
-        .context("encoding JSON output")?;
-        hw_outln!("{text}");
+        })?;
         return Ok(agrees);
     }
-    hw_out!("{}", render_discovery(&state, &comparison));
+    out!("{}", render_discovery(&state, &comparison));
     Ok(agrees)
 }
 
@@ -303,7 +301,7 @@ fn diff(catalog: &Catalog, args: DiffArgs) -> Result<bool> {
     if args.mig_parted {
         // The plan alone decides a mig-parted config; no machine is read.
         let driver = Driver::default();
-        hw_out!(
+        out!(
             "# mig-parted reconfigures each listed GPU as a whole and picks placements itself;\n\
              # `migsched hwbench diff` without --mig-parted keeps instances that already match.\n{}",
             plan.mig_parted_config(catalog, driver, "migsched")?
@@ -340,17 +338,15 @@ fn print_diff(
     let diffs = diff_plan(catalog, state, plan, driver)?;
     let all = diffs.iter().all(GpuDiff::matches);
     if json {
-        let text = serde_json::to_string_pretty(&DiffJson {
+        print_json(&DiffJson {
             matches: all,
             gpus: &diffs,
-        })
-        .context("encoding JSON output")?;
-        hw_outln!("{text}");
+        })?;
     } else {
         if let Some(h) = heading {
-            hw_outln!("{h}");
+            outln!("{h}");
         }
-        hw_out!("{}", render_diff(&diffs));
+        out!("{}", render_diff(&diffs));
     }
     Ok(all)
 }

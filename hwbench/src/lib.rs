@@ -6,8 +6,6 @@
 //! must change ([`steps`]). [`cli`] holds the `hwbench` commands, shared by `migsched hwbench`
 //! and the slim standalone `migsched-hwbench` binary.
 
-#[macro_use]
-pub mod out;
 pub mod cli;
 pub mod compare;
 pub mod nvml;

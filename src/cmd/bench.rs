@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use migsched_core::{
     Driver, GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, RawRow, Serving, SloRule,
 };
+use migsched_out::{Table, print_json};
 use migsched_perf::analytic::AnalyticParams;
 use migsched_perf::source::{DEFAULT_BATCHES, analytic_table};
 use migsched_perf::zoo::{ZooOptions, model_names};
@@ -12,7 +13,6 @@ use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, Status, solve
 use serde::{Deserialize, Serialize};
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {

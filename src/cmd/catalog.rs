@@ -7,10 +7,10 @@ use clap::{Args, Subcommand};
 use migsched_core::nvidia_smi::{
     DiffClass, DiffOptions, Difference, diff_catalog, identify_gpu, parse_lgip, parse_lgipp,
 };
+use migsched_out::{Table, print_json, read_text};
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json, read_text};
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use migsched_core::{Instance, Plan, PlanGpu, TraceEvent, TraceHeader};
+use migsched_out::{Table, write_atomic};
 use migsched_perf::gpulet::GpuletParams;
 use migsched_sim::gpulet::{
     Autoscale, BatchCost, GpuletReport, GpuletSimOptions, RateProfile, SimGpu, SimGpulet, SimModel,
@@ -15,7 +16,6 @@ use migsched_solver::gpulet::{GpuletOptions, GpuletProblem};
 use migsched_solver::{GpuletMethod, Solution, solve_gpulet};
 
 use super::Env;
-use crate::output::{Table, write_atomic};
 
 /// Reads an instance and builds its gpulet problem (analytic curves of its zoo models), with
 /// the interference coefficients of `interference` (a TOML file of sets) for the instance's
@@ -345,7 +345,7 @@ pub fn simulate_plan(
         write_atomic(path, &text)?;
     }
     if json {
-        crate::output::print_json(&report)?;
+        migsched_out::print_json(&report)?;
     } else {
         print_report(&report);
         if let Some(p) = trace {

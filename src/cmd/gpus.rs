@@ -3,10 +3,10 @@
 use anyhow::Result;
 use clap::Args;
 use migsched_core::{EnumerateOptions, GpuType, enumerate_layouts};
+use migsched_out::{Table, print_json};
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json};
 
 #[derive(Debug, Args)]
 pub struct GpusArgs {

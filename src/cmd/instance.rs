@@ -8,9 +8,9 @@ use migsched_core::import::parse_scenarios;
 use migsched_core::{
     GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, Serving, SloRule,
 };
+use migsched_out::{read_text, write_atomic};
 
 use super::{Env, Outcome};
-use crate::output::{read_text, write_atomic};
 use crate::tables::write_profile_table;
 
 #[derive(Debug, Subcommand)]

@@ -11,10 +11,10 @@ use migsched_perf::gpulet::interference::{
     Coefficients, Contention, SYNTHETIC_BATCHES, SYNTHETIC_MODELS, builtin, fit, parse,
     samples_from_csv, samples_to_csv, sets_to_toml, synthetic_samples,
 };
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json, read_text, write_atomic};
 
 #[derive(Debug, Subcommand)]
 pub enum InterferenceCommand {

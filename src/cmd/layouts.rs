@@ -8,10 +8,10 @@ use migsched_core::{
     EnumerateOptions, GpuType, Layout, LayoutSpec, Placement, Violation, enumerate_layouts,
     is_maximal_layout, place,
 };
+use migsched_out::{Table, print_json};
 use serde::Serialize;
 
 use super::{DriverArgs, Env, Outcome};
-use crate::output::{Table, print_json};
 
 pub const LAYOUTS_EXAMPLES: &str = "\
 Examples:

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use migsched_out::write_atomic;
 use migsched_sim::Stop;
 use migsched_sim::lazy::{
     Arrivals, NodeProfile, NodeReport, NodeSimConfig, Policy, simulate_nodes,
@@ -13,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use super::Env;
 use super::nodes::analytic_node_profile;
-use crate::output::write_atomic;
 use crate::report::markdown;
 use crate::report::plot::{BarChart, write_both};
 use crate::tables::{ColumnData, write_table};

@@ -9,10 +9,10 @@ use migsched_core::mig_parted::{
     check_config, render_config,
 };
 use migsched_core::{Layout, LayoutSpec, place};
+use migsched_out::{print_json, read_text, write_atomic};
 use serde::Serialize;
 
 use super::{DriverArgs, Env, Outcome};
-use crate::output::{print_json, read_text, write_atomic};
 
 #[derive(Debug, Subcommand)]
 pub enum MigPartedCommand {

@@ -27,8 +27,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use migsched_core::{Catalog, Driver, GpuType, SpecError, UnknownProfile};
-
-use crate::output::read_text;
+use migsched_out::read_text;
 
 /// The answer of a command that succeeded in running: yes (exit 0) or no (exit 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

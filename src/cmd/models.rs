@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use migsched_out::{Table, print_json, write_atomic};
 use migsched_perf::zoo::{ZooOptions, build, model_info, models, summary_table};
 use serde::Serialize;
 
 use super::Outcome;
-use crate::output::{Table, print_json, write_atomic};
 
 #[derive(Debug, Args)]
 pub struct ModelsArgs {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::metrics::RunMetrics;
+use migsched_out::{print_json, read_text, write_atomic};
 use migsched_perf::analytic::AnalyticParams;
 use migsched_perf::zoo::{ZooOptions, build};
 use migsched_sim::Stop;
@@ -17,7 +18,6 @@ use migsched_sim::lazy::{
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{print_json, read_text, write_atomic};
 
 pub const SIMULATE_NODES_HELP: &str = "\
 Runs one model on one MIG instance as its sequence of graph nodes (the zoo's layer graph, one

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use migsched_core::mig_parted::MigPartedConfig;
+use migsched_out::{read_text, write_atomic};
 use migsched_verify::{Imported, MigPartedImport, import_mig_parted, import_parvagpu};
 
 use super::solve::load_instance;
 use super::{Env, Outcome};
-use crate::output::{read_text, write_atomic};
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -138,17 +138,17 @@ fn emit(imported: &Imported, origin: &str, output: Option<&PathBuf>) -> Result<O
     match output {
         Some(path) => {
             write_atomic(path, &json)?;
-            println!(
+            outln!(
                 "imported {origin}: {} GPUs, {instances} instances -> {}",
                 imported.plan.gpus.len(),
                 path.display()
             );
             for n in &imported.notes {
-                println!("  note: {n}");
+                outln!("  note: {n}");
             }
         }
         None => {
-            print!("{json}");
+            out!("{json}");
             for n in &imported.notes {
                 eprintln!("note: {n}");
             }

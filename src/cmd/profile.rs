@@ -7,13 +7,13 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
 use migsched_core::{ProfileRow, ProfileTable, knee_batch};
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use migsched_perf::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
 use migsched_perf::source::analytic_table;
 use migsched_perf::zoo::ZooOptions;
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json, read_text, write_atomic};
 use crate::tables::{read_profile_tables, write_profile_table};
 
 #[derive(Debug, Subcommand)]

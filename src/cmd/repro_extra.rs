@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use migsched_out::write_atomic;
 use migsched_solver::{MigMethod, Objective, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,6 @@ use super::Env;
 use super::bench::{SimBenchRow, sim_rows, solver_rows};
 use super::instance::{ParvaArgs, write_parvagpu_instance};
 use super::solve::load_problem;
-use crate::output::write_atomic;
 use crate::report::markdown;
 use crate::report::plot::{BarChart, Legend, LineChart, Series, write_both};
 use crate::tables::{ColumnData, write_table};

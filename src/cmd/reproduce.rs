@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::{Instance, Plan};
+use migsched_out::write_atomic;
 use migsched_sim::{ServingMode, SimConfig, SimReport, SimSetup, Stop, WorkloadOptions, simulate};
 use migsched_solver::{MigMethod, Objective, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,6 @@ use super::simulate::{
 };
 use super::solve::load_problem;
 use super::{Env, Outcome};
-use crate::output::write_atomic;
 use crate::report::markdown;
 use crate::report::plot::{BarChart, Legend, LineChart, Series, write_both};
 use crate::tables::{ColumnData, write_table};
@@ -120,7 +120,7 @@ pub fn run_report(args: ReportArgs) -> Result<Outcome> {
 /// (`migsched report`); returns the summary.
 fn render_again(dir: &Path) -> Result<String> {
     let path = dir.join("results.json");
-    let text = crate::output::read_text(&path, "the results")?;
+    let text = migsched_out::read_text(&path, "the results")?;
     #[derive(Deserialize)]
     struct Head {
         target: String,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::{Instance, Plan, ProfileCounts, place};
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use migsched_sim::schedulers::{Elsa, Fifs, LeastLoaded, RoundRobin};
 use migsched_sim::{
     Arrival, NoObserver, Noise, Observer, QueryBatch, Scheduler, ServingMode, SimConfig, SimReport,
@@ -16,7 +17,6 @@ use serde::Serialize;
 use super::solve::load_instance;
 use super::{Env, Outcome};
 use crate::observe::{Both, RequestLog, TraceWriter};
-use crate::output::{Table, print_json, read_text, write_atomic};
 use crate::tables::{ColumnData, write_table};
 use migsched_sim::trace_header;
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use migsched_core::{Catalog, Instance, Plan, PlanGpu};
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use migsched_solver::{
     GpuletMethod, Method, MigMethod, Objective, Problem, Solution, SolveOptions, Status,
     applicable, solve,
@@ -13,7 +14,6 @@ use migsched_solver::{
 use serde::Serialize;
 
 use super::{Env, Outcome};
-use crate::output::{Table, print_json, read_text, write_atomic};
 
 pub const SOLVE_HELP: &str = "\
 Status: optimal (proven), feasible (a plan not proven optimal: heuristics, or an ILP stopped

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use migsched_core::{Instance, Plan, ProfileSource};
+use migsched_out::{print_json, read_text, write_atomic};
 use migsched_sim::{ServingMode, SimConfig, Stop, simulate};
 use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,6 @@ use super::reproduce::setup_of;
 use super::simulate::{SchedulerArg, make_scheduler};
 use super::solve::load_problem;
 use super::{Env, Outcome};
-use crate::output::{print_json, read_text, write_atomic};
 use crate::tables::{ColumnData, write_table};
 
 const AFTER_HELP: &str = "\

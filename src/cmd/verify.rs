@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use migsched_core::{Driver, Plan};
+use migsched_out::{Table, print_json, read_text};
 use migsched_verify::import::mig_parted::check_config;
 use migsched_verify::{
     Against, LayoutFile, Location, PlanReport, TraceOptions, TraceReport, Violation, check_layout,
@@ -16,7 +17,6 @@ use serde::Serialize;
 
 use super::solve::load_instance;
 use super::{DriverArgs, Env, Outcome};
-use crate::output::{Table, print_json, read_text};
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
@@ -126,10 +126,10 @@ const PRINT_LIMIT: usize = 200;
 
 fn print_violations(violations: &[Violation], indent: &str) {
     for v in violations.iter().take(PRINT_LIMIT) {
-        println!("{indent}{v}");
+        outln!("{indent}{v}");
     }
     if violations.len() > PRINT_LIMIT {
-        println!(
+        outln!(
             "{indent}... and {} more (--json lists all)",
             violations.len() - PRINT_LIMIT
         );
@@ -295,15 +295,15 @@ fn layout(env: &Env, args: LayoutArgs) -> Result<Outcome> {
                 (true, false, None) => "FAIL",
             };
             match &i.reason {
-                Some(r) => println!("{tag}  {}: {layout}: {r}", i.what),
-                None => println!("{tag}  {}: {layout}", i.what),
+                Some(r) => outln!("{tag}  {}: {layout}: {r}", i.what),
+                None => outln!("{tag}  {}: {layout}", i.what),
             }
             for v in i.violations.iter().take(PRINT_LIMIT) {
-                println!("        - {} [{}]", v.message, v.rule);
+                outln!("        - {} [{}]", v.message, v.rule);
             }
         }
         let bad = items.iter().filter(|i| !i.violations.is_empty()).count();
-        println!(
+        outln!(
             "\n{origin}: {} layouts checked, {bad} with violations, {unchecked} could not be \
              checked; {}",
             items.len() - unchecked,
@@ -363,7 +363,7 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
     }
     print_violations(&report.violations, "");
     if !report.violations.is_empty() {
-        println!();
+        outln!();
     }
     let mut t = Table::new(&["model", ">rate/s", ">served/s", ">served %", ">instances"]);
     for m in &report.models {
@@ -376,14 +376,14 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
         ]);
     }
     if !report.models.is_empty() {
-        print!("{}", t.render());
-        println!();
+        out!("{}", t.render());
+        outln!();
     }
     let against = match instance_name {
         Some(n) => format!("against instance {n}"),
         None => "alone (no --instance)".to_string(),
     };
-    println!(
+    outln!(
         "{origin}: {}; {} GPUs ({} used{}), {} instances ({} serving), {} models, checked {against}",
         summary(&report.violations),
         report.gpus,
@@ -398,11 +398,11 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
     );
     if plan.objective == Some(migsched_core::Objective::MaxLoad) {
         if let Some(l) = report.load {
-            println!("  load factor served: {l:.4}");
+            outln!("  load factor served: {l:.4}");
         }
     }
     for n in &report.not_checked {
-        println!("  not checked: {n}");
+        outln!("  not checked: {n}");
     }
     Ok(outcome(&report.violations))
 }
@@ -450,10 +450,10 @@ fn trace(args: TraceArgs) -> Result<Outcome> {
     }
     print_violations(&report.violations, "");
     if !report.violations.is_empty() {
-        println!();
+        outln!();
     }
     let m = &report.metrics;
-    println!(
+    outln!(
         "{origin}: {}; {} events, {} requests ({} finished, {} dropped, {} unfinished), \
          scheduler {}{}",
         summary(&report.violations),
@@ -470,7 +470,7 @@ fn trace(args: TraceArgs) -> Result<Outcome> {
         }
     );
     let fmt = |x: Option<f64>, unit: &str| x.map_or("-".to_string(), |v| format!("{v:.3}{unit}"));
-    println!(
+    outln!(
         "  recomputed: SLO attainment {}, throughput {}, goodput {}, latency mean {} p50 {} \
          p99 {}",
         fmt(m.slo_attainment, ""),
@@ -481,7 +481,7 @@ fn trace(args: TraceArgs) -> Result<Outcome> {
         fmt(m.latency_ms_p99, " ms")
     );
     for n in &report.not_checked {
-        println!("  not checked: {n}");
+        outln!("  not checked: {n}");
     }
     Ok(outcome(&report.violations))
 }

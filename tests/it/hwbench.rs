@@ -196,7 +196,7 @@ fn bad_input_is_named() {
 #[test]
 fn live_commands_say_there_is_no_driver() {
     if migsched_hwbench::nvml::driver_present() {
-        println!("skipped: an NVIDIA driver is present on this machine");
+        eprintln!("skipped: an NVIDIA driver is present on this machine");
         return;
     }
     let dir = tmp("hwbench-nodriver");

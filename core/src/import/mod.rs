@@ -112,7 +112,7 @@ mod tests {
     fn imports_the_real_parvagpu_data_when_present() {
         let dir = Path::new(PARVAGPU_DIR);
         if !dir.is_dir() {
-            println!(
+            eprintln!(
                 "skipped: the ParvaGPU data is not at {} (this test needs it; the rest do not)",
                 dir.display()
             );
@@ -144,8 +144,8 @@ mod tests {
             *per_model.entry(&r.key.model).or_default() += 1;
             *per_profile.entry(&r.key.profile).or_default() += 1;
         }
-        println!("{} rows; per model {per_model:?}", table.rows().len());
-        println!("per profile {per_profile:?}");
+        eprintln!("{} rows; per model {per_model:?}", table.rows().len());
+        eprintln!("per profile {per_profile:?}");
         assert_eq!(
             per_profile.keys().copied().collect::<Vec<_>>(),
             ["1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"]
@@ -168,9 +168,9 @@ mod tests {
             );
             worst = worst.max(off / r.latency_ms);
         }
-        println!("largest relative gap between latency and batch/throughput: {worst:.3}");
+        eprintln!("largest relative gap between latency and batch/throughput: {worst:.3}");
         let under_1ms = table.rows().iter().filter(|r| r.latency_ms < 1.0).count();
-        println!("rows under 1 ms (latency derived from throughput): {under_1ms}");
+        eprintln!("rows under 1 ms (latency derived from throughput): {under_1ms}");
 
         let scenarios = parse_scenarios(
             &read(&dir.join("SLO/SLO_latency.csv")),
@@ -191,7 +191,7 @@ mod tests {
                 })
                 .map(|d| d.model.as_str())
                 .collect();
-            println!(
+            eprintln!(
                 "scenario {}: {} models, {:.0} requests/s in all; no option meets the SLO: {unservable:?}",
                 s.number,
                 s.demands.len(),

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use migsched_core::Catalog;
 use migsched_hwbench::cli::{HwbenchCommand, run};
-use migsched_hwbench::out::read_text;
+use migsched_out::read_text;
 
 /// migsched's hardware bench: discover MIG GPUs and reach a plan's layout.
 #[derive(Debug, Parser)]

@@ -6,7 +6,7 @@ use std::process::Command;
 /// Whether libnvidia-ml can be opened here; tests that need its absence skip otherwise.
 fn driver_absent() -> bool {
     if migsched_hwbench::nvml::driver_present() {
-        println!("skipped: an NVIDIA driver is present on this machine");
+        eprintln!("skipped: an NVIDIA driver is present on this machine");
         false
     } else {
         true

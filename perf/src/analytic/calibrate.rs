@@ -631,7 +631,7 @@ mod tests {
     }
 
     fn print_report(label: &str, r: &CalibrationReport) {
-        println!(
+        eprintln!(
             "{label}: {} rows used, {} evaluations; fitted compute_efficiency {:.4}, bandwidth_efficiency {:.4}, kernel_overhead_us {:.2}",
             r.rows_used,
             r.evaluations,
@@ -639,12 +639,12 @@ mod tests {
             r.params.bandwidth_efficiency,
             r.params.kernel_overhead_us
         );
-        println!(
+        eprintln!(
             "  MAPE before {:.3} after {:.3}; max APE before {:.3} after {:.3}",
             r.before.mape, r.after.mape, r.before.max_ape, r.after.max_ape
         );
         for (b, a) in r.before.per_model.iter().zip(&r.after.per_model) {
-            println!(
+            eprintln!(
                 "  {:12} rows {:3}  MAPE before {:.3} after {:.3}  max APE after {:.3}",
                 a.model, a.rows, b.mape, a.mape, a.max_ape
             );
@@ -657,7 +657,7 @@ mod tests {
     #[test]
     fn fits_parvagpu_measurements_when_present() {
         let Some(raw) = parvagpu_rows() else {
-            println!("skipped: ParvaGPU tables not found (set MIGSCHED_PARVAGPU_DIR)");
+            eprintln!("skipped: ParvaGPU tables not found (set MIGSCHED_PARVAGPU_DIR)");
             return;
         };
         let c = Catalog::builtin();

@@ -1,15 +1,24 @@
-//! Output helpers of both binaries (`migsched`, which re-exports them from its `output`
-//! module, and the slim `migsched-hwbench`, which cannot depend on the main binary): stdout
-//! that ends quietly on a closed pipe, aligned text tables, and file writes that never leave
-//! a partial file behind.
+//! migsched-out: the output of both binaries (`migsched` and the slim `migsched-hwbench`).
+//!
+//! Stdout is written only here ([`write_stdout`], behind the [`out!`] and [`outln!`] macros and
+//! [`print_json`]): it ends the process quietly when the reader has gone away (`| head`), where
+//! `print!` would panic. Also aligned text tables ([`Table`]), whole-file reads that name the
+//! file ([`read_text`]) and file writes that never leave a partial file behind
+//! ([`write_atomic`]).
 
 use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 
-/// Writes formatted text to stdout; when the reader has gone away, exits quietly as a
-/// pipeline expects instead of panicking.
+/// Writes formatted text to stdout; when the reader has gone away, exits quietly (status 0) as
+/// a pipeline expects instead of panicking. Any other write error ends the process with
+/// status 2 (unusable output).
+// The one place that touches stdout: `print!` panics on a closed pipe, so the workspace denies
+// it (clippy::print_stdout) and a raw `std::io::stdout()` (clippy::disallowed_methods, see
+// clippy.toml) everywhere else; every command writes through here.
+#[allow(clippy::disallowed_methods)]
 pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
@@ -23,15 +32,22 @@ pub fn write_stdout(args: std::fmt::Arguments<'_>) {
 
 /// `print!` through [`write_stdout`].
 #[macro_export]
-macro_rules! hw_out {
-    ($($arg:tt)*) => { $crate::out::write_stdout(format_args!($($arg)*)) };
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
 }
 
 /// `println!` through [`write_stdout`].
 #[macro_export]
-macro_rules! hw_outln {
-    () => { $crate::out::write_stdout(format_args!("\n")) };
-    ($($arg:tt)*) => { $crate::out::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).context("encoding JSON output")?;
+    write_stdout(format_args!("{text}\n"));
+    Ok(())
 }
 
 /// The temporary file beside `path` that an atomic write goes through.
