@@ -45,6 +45,6 @@ pub use plan::{
 };
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
 pub use trace::{
-    BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, TRACE_FORMAT, TraceChoice, TraceEvent,
+    BATCHING_DYNAMIC, BATCHING_PREBATCHED, Event, EventKind, TRACE_FORMAT, TraceChoice, TraceEvent,
     TraceHeader, TraceInstance, TraceModel, TraceNode,
 };

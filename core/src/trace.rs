@@ -146,7 +146,7 @@ pub struct TraceModel {
     pub slo_ms: f64,
 }
 
-/// What happened.
+/// What happened, without its fields (for messages and counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventKind {
@@ -162,45 +162,348 @@ pub enum EventKind {
     Drop,
 }
 
-/// One line of a trace after the header.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+impl EventKind {
+    /// The name in traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Arrival => "arrival",
+            EventKind::Dispatch => "dispatch",
+            EventKind::Start => "start",
+            EventKind::Finish => "finish",
+            EventKind::Drop => "drop",
+        }
+    }
+}
+
+/// One line of a trace after the header: a time and what happened, each kind with exactly
+/// its own fields. On the wire it is one flat JSON object (`{"t":…,"ev":"start",…}`); a line
+/// missing a field its kind needs, or carrying one that belongs to another kind, does not
+/// read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TraceEvent {
     /// Time, ns since the start of the run.
     pub t: u64,
-    /// Kind of event.
-    pub ev: EventKind,
-    /// The request (arrival, dispatch, drop).
+    /// What happened.
+    pub event: Event,
+}
+
+/// What happened, with its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A request (a query of `batch` samples) arrives for `model`.
+    Arrival {
+        /// The request.
+        req: u64,
+        /// Its model.
+        model: String,
+        /// Its samples.
+        batch: u32,
+    },
+    /// The scheduler assigns a request to an instance.
+    Dispatch {
+        /// The request.
+        req: u64,
+        /// The instance.
+        instance: u32,
+        /// Time to the request's deadline at dispatch, ns (may be negative).
+        slack_ns: Option<i64>,
+        /// The candidates a deciding scheduler weighed, in the order it visited them.
+        choices: Option<Vec<TraceChoice>>,
+    },
+    /// An instance slot starts a batch (node-level traces: one node kernel).
+    Start {
+        /// The instance.
+        instance: u32,
+        /// Its slot.
+        slot: u32,
+        /// The requests of the batch.
+        members: Vec<u64>,
+        /// Their samples together.
+        batch: u32,
+        /// Service time of the batch, ns.
+        service_ns: u64,
+        /// Node-level lazy traces: the smallest predicted slack among the members, ns.
+        slack_ns: Option<i64>,
+        /// Node-level traces: the graph node, by execution order.
+        node: Option<u32>,
+    },
+    /// The batch completes; every member is done (node-level: done with that node).
+    Finish {
+        /// The instance.
+        instance: u32,
+        /// Its slot.
+        slot: u32,
+        /// The requests of the batch.
+        members: Vec<u64>,
+        /// Node-level traces: the graph node.
+        node: Option<u32>,
+    },
+    /// A request is abandoned (its deadline passed before it started).
+    Drop {
+        /// The request.
+        req: u64,
+    },
+}
+
+impl TraceEvent {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self.event {
+            Event::Arrival { .. } => EventKind::Arrival,
+            Event::Dispatch { .. } => EventKind::Dispatch,
+            Event::Start { .. } => EventKind::Start,
+            Event::Finish { .. } => EventKind::Finish,
+            Event::Drop { .. } => EventKind::Drop,
+        }
+    }
+
+    /// The request of an arrival, dispatch or drop.
+    pub fn req(&self) -> Option<u64> {
+        match self.event {
+            Event::Arrival { req, .. } | Event::Dispatch { req, .. } | Event::Drop { req } => {
+                Some(req)
+            }
+            _ => None,
+        }
+    }
+
+    /// The instance of a dispatch, start or finish.
+    pub fn instance(&self) -> Option<u32> {
+        match self.event {
+            Event::Dispatch { instance, .. }
+            | Event::Start { instance, .. }
+            | Event::Finish { instance, .. } => Some(instance),
+            _ => None,
+        }
+    }
+
+    /// The members of a start or finish.
+    pub fn members(&self) -> Option<&[u64]> {
+        match &self.event {
+            Event::Start { members, .. } | Event::Finish { members, .. } => Some(members),
+            _ => None,
+        }
+    }
+
+    /// The samples of an arrival or a start.
+    pub fn batch(&self) -> Option<u32> {
+        match self.event {
+            Event::Arrival { batch, .. } | Event::Start { batch, .. } => Some(batch),
+            _ => None,
+        }
+    }
+
+    /// The service time of a start.
+    pub fn service_ns(&self) -> Option<u64> {
+        match self.event {
+            Event::Start { service_ns, .. } => Some(service_ns),
+            _ => None,
+        }
+    }
+
+    /// The slack recorded at a dispatch or a (node-level) start.
+    pub fn slack_ns(&self) -> Option<i64> {
+        match self.event {
+            Event::Dispatch { slack_ns, .. } | Event::Start { slack_ns, .. } => slack_ns,
+            _ => None,
+        }
+    }
+
+    /// The graph node of a node-level kernel's start or finish.
+    pub fn node(&self) -> Option<u32> {
+        match self.event {
+            Event::Start { node, .. } | Event::Finish { node, .. } => node,
+            _ => None,
+        }
+    }
+}
+
+/// The wire form: one flat object, every field but `t` and `ev` optional.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    t: u64,
+    ev: EventKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub req: Option<u64>,
-    /// The model (arrival).
+    req: Option<u64>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    model: Option<std::borrow::Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Samples: of the request (arrival) or of the whole batch (start).
+    batch: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch: Option<u32>,
-    /// The instance (dispatch, start, finish).
+    instance: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<u32>,
-    /// The slot of the instance (start, finish).
+    slot: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slot: Option<u32>,
-    /// The requests of the batch (start, finish).
+    members: Option<std::borrow::Cow<'a, [u64]>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<u64>>,
-    /// Service time of the batch, ns (start).
+    service_ns: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_ns: Option<u64>,
-    /// Time to the request's deadline at dispatch, ns (may be negative).
+    slack_ns: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack_ns: Option<i64>,
-    /// The candidates a deciding scheduler weighed at dispatch, in the order it visited them.
+    choices: Option<std::borrow::Cow<'a, [TraceChoice]>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Vec<TraceChoice>>,
-    /// The graph node a node-level kernel runs (start, finish of node-level traces): its index
-    /// in the model's execution order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<u32>,
+    node: Option<u32>,
+}
+
+impl Serialize for TraceEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use std::borrow::Cow::Borrowed;
+        let mut w = Wire {
+            t: self.t,
+            ev: self.kind(),
+            req: None,
+            model: None,
+            batch: None,
+            instance: None,
+            slot: None,
+            members: None,
+            service_ns: None,
+            slack_ns: None,
+            choices: None,
+            node: None,
+        };
+        match &self.event {
+            Event::Arrival { req, model, batch } => {
+                (w.req, w.model, w.batch) =
+                    (Some(*req), Some(Borrowed(model.as_str())), Some(*batch));
+            }
+            Event::Dispatch {
+                req,
+                instance,
+                slack_ns,
+                choices,
+            } => {
+                (w.req, w.instance, w.slack_ns) = (Some(*req), Some(*instance), *slack_ns);
+                w.choices = choices.as_deref().map(Borrowed);
+            }
+            Event::Start {
+                instance,
+                slot,
+                members,
+                batch,
+                service_ns,
+                slack_ns,
+                node,
+            } => {
+                (w.batch, w.instance, w.slot) = (Some(*batch), Some(*instance), Some(*slot));
+                w.members = Some(Borrowed(members));
+                (w.service_ns, w.slack_ns, w.node) = (Some(*service_ns), *slack_ns, *node);
+            }
+            Event::Finish {
+                instance,
+                slot,
+                members,
+                node,
+            } => {
+                (w.instance, w.slot, w.node) = (Some(*instance), Some(*slot), *node);
+                w.members = Some(Borrowed(members));
+            }
+            Event::Drop { req } => w.req = Some(*req),
+        }
+        w.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TraceEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = Wire::deserialize(d)?;
+        w.typed().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Wire<'_> {
+    /// The typed event: the fields its kind needs present, no field of another kind.
+    fn typed(self) -> Result<TraceEvent, String> {
+        let kind = self.ev;
+        let need = |field: &str| format!("the {} event needs '{field}'", kind.name());
+        let mut extra: Vec<&str> = Vec::new();
+        let mut no = |present: bool, field: &'static str| {
+            if present {
+                extra.push(field);
+            }
+        };
+        let event = match kind {
+            EventKind::Arrival => {
+                no(self.instance.is_some(), "instance");
+                no(self.slot.is_some(), "slot");
+                no(self.members.is_some(), "members");
+                no(self.service_ns.is_some(), "service_ns");
+                no(self.slack_ns.is_some(), "slack_ns");
+                no(self.choices.is_some(), "choices");
+                no(self.node.is_some(), "node");
+                Event::Arrival {
+                    req: self.req.ok_or_else(|| need("req"))?,
+                    model: self.model.ok_or_else(|| need("model"))?.into_owned(),
+                    batch: self.batch.ok_or_else(|| need("batch"))?,
+                }
+            }
+            EventKind::Dispatch => {
+                no(self.model.is_some(), "model");
+                no(self.batch.is_some(), "batch");
+                no(self.slot.is_some(), "slot");
+                no(self.members.is_some(), "members");
+                no(self.service_ns.is_some(), "service_ns");
+                no(self.node.is_some(), "node");
+                Event::Dispatch {
+                    req: self.req.ok_or_else(|| need("req"))?,
+                    instance: self.instance.ok_or_else(|| need("instance"))?,
+                    slack_ns: self.slack_ns,
+                    choices: self.choices.map(|c| c.into_owned()),
+                }
+            }
+            EventKind::Start => {
+                no(self.req.is_some(), "req");
+                no(self.model.is_some(), "model");
+                no(self.choices.is_some(), "choices");
+                Event::Start {
+                    instance: self.instance.ok_or_else(|| need("instance"))?,
+                    slot: self.slot.ok_or_else(|| need("slot"))?,
+                    members: self.members.ok_or_else(|| need("members"))?.into_owned(),
+                    batch: self.batch.ok_or_else(|| need("batch"))?,
+                    service_ns: self.service_ns.ok_or_else(|| need("service_ns"))?,
+                    slack_ns: self.slack_ns,
+                    node: self.node,
+                }
+            }
+            EventKind::Finish => {
+                no(self.req.is_some(), "req");
+                no(self.model.is_some(), "model");
+                no(self.batch.is_some(), "batch");
+                no(self.service_ns.is_some(), "service_ns");
+                no(self.slack_ns.is_some(), "slack_ns");
+                no(self.choices.is_some(), "choices");
+                Event::Finish {
+                    instance: self.instance.ok_or_else(|| need("instance"))?,
+                    slot: self.slot.ok_or_else(|| need("slot"))?,
+                    members: self.members.ok_or_else(|| need("members"))?.into_owned(),
+                    node: self.node,
+                }
+            }
+            EventKind::Drop => {
+                no(self.model.is_some(), "model");
+                no(self.batch.is_some(), "batch");
+                no(self.instance.is_some(), "instance");
+                no(self.slot.is_some(), "slot");
+                no(self.members.is_some(), "members");
+                no(self.service_ns.is_some(), "service_ns");
+                no(self.slack_ns.is_some(), "slack_ns");
+                no(self.choices.is_some(), "choices");
+                no(self.node.is_some(), "node");
+                Event::Drop {
+                    req: self.req.ok_or_else(|| need("req"))?,
+                }
+            }
+        };
+        if !extra.is_empty() {
+            return Err(format!(
+                "a {} event has no '{}'",
+                kind.name(),
+                extra.join("', '")
+            ));
+        }
+        Ok(TraceEvent { t: self.t, event })
+    }
 }
 
 /// One candidate of a dispatch decision: the instance, its predicted wait (queued work still
@@ -216,48 +519,50 @@ pub struct TraceChoice {
     pub service_ns: u64,
 }
 
-impl TraceEvent {
-    /// An event of `kind` at `t` with no other field set.
-    pub fn new(t: u64, ev: EventKind) -> TraceEvent {
-        TraceEvent {
-            t,
-            ev,
-            req: None,
-            model: None,
-            batch: None,
-            instance: None,
-            slot: None,
-            members: None,
-            service_ns: None,
-            slack_ns: None,
-            choices: None,
-            node: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn node_field_is_optional_and_round_trips() {
-        let line = r#"{"t":1500,"ev":"start","batch":1,"instance":3,"slot":0,"members":[0],"service_ns":2100000}"#;
-        let old: TraceEvent = serde_json::from_str(line).unwrap();
-        assert_eq!(old.node, None);
-        assert_eq!(serde_json::to_string(&old).unwrap(), line);
-        let node = TraceEvent {
-            members: Some(vec![4, 5]),
-            slack_ns: Some(-3),
-            node: Some(12),
-            ..TraceEvent::new(2000, EventKind::Finish)
-        };
-        let text = serde_json::to_string(&node).unwrap();
+    fn events_round_trip_byte_for_byte_and_carry_only_their_fields() {
+        for line in [
+            r#"{"t":1000,"ev":"arrival","req":0,"model":"resnet50","batch":1}"#,
+            r#"{"t":1000,"ev":"dispatch","req":0,"instance":3,"slack_ns":-4,"choices":[{"instance":3,"wait_ns":0,"service_ns":9}]}"#,
+            r#"{"t":1500,"ev":"start","batch":1,"instance":3,"slot":0,"members":[0],"service_ns":2100000}"#,
+            r#"{"t":2000,"ev":"start","batch":2,"instance":0,"slot":0,"members":[4,5],"service_ns":41000,"slack_ns":7300000,"node":12}"#,
+            r#"{"t":2101500,"ev":"finish","instance":3,"slot":0,"members":[0]}"#,
+            r#"{"t":9000,"ev":"drop","req":5}"#,
+        ] {
+            let e: TraceEvent = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&e).unwrap(), line);
+        }
+        let e: TraceEvent = serde_json::from_str(
+            r#"{"t":1,"ev":"finish","instance":0,"slot":0,"members":[1],"node":2}"#,
+        )
+        .unwrap();
         assert_eq!(
-            text,
-            r#"{"t":2000,"ev":"finish","members":[4,5],"slack_ns":-3,"node":12}"#
+            e.event,
+            Event::Finish {
+                instance: 0,
+                slot: 0,
+                members: vec![1],
+                node: Some(2)
+            }
         );
-        assert_eq!(serde_json::from_str::<TraceEvent>(&text).unwrap(), node);
+        assert_eq!(e.kind(), EventKind::Finish);
+        let missing = serde_json::from_str::<TraceEvent>(r#"{"t":1,"ev":"drop"}"#).unwrap_err();
+        assert!(
+            missing.to_string().contains("the drop event needs 'req'"),
+            "{missing}"
+        );
+        let extra = serde_json::from_str::<TraceEvent>(r#"{"t":1,"ev":"drop","req":1,"slot":0}"#)
+            .unwrap_err();
+        assert!(
+            extra.to_string().contains("a drop event has no 'slot'"),
+            "{extra}"
+        );
+        let unknown = serde_json::from_str::<TraceEvent>(r#"{"t":1,"ev":"drop","req":1,"x":0}"#);
+        assert!(unknown.is_err());
     }
 
     #[test]

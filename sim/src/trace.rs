@@ -3,7 +3,7 @@
 //! recorder for tests and tools that check traces without files.
 
 use migsched_core::{
-    BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, TRACE_FORMAT, TraceEvent, TraceHeader,
+    BATCHING_DYNAMIC, BATCHING_PREBATCHED, Event, TRACE_FORMAT, TraceEvent, TraceHeader,
     TraceInstance, TraceModel,
 };
 
@@ -13,31 +13,35 @@ use crate::setup::SimSetup;
 
 /// One simulator event as a trace record; `models` are the setup's model names by index.
 pub fn trace_event(event: Observed<'_>, models: &[String]) -> TraceEvent {
-    match event {
+    let (t, event) = match event {
         Observed::Arrival {
             t,
             req,
             model,
             batch,
-        } => TraceEvent {
-            req: Some(req),
-            model: Some(models[model].clone()),
-            batch: Some(batch),
-            ..TraceEvent::new(t, EventKind::Arrival)
-        },
+        } => (
+            t,
+            Event::Arrival {
+                req,
+                model: models[model].clone(),
+                batch,
+            },
+        ),
         Observed::Dispatch {
             t,
             req,
             instance,
             slack_ns,
             choices,
-        } => TraceEvent {
-            req: Some(req),
-            instance: Some(instance),
-            slack_ns: Some(slack_ns),
-            choices: (!choices.is_empty()).then(|| choices.to_vec()),
-            ..TraceEvent::new(t, EventKind::Dispatch)
-        },
+        } => (
+            t,
+            Event::Dispatch {
+                req,
+                instance,
+                slack_ns: Some(slack_ns),
+                choices: (!choices.is_empty()).then(|| choices.to_vec()),
+            },
+        ),
         Observed::Start {
             t,
             instance,
@@ -45,30 +49,35 @@ pub fn trace_event(event: Observed<'_>, models: &[String]) -> TraceEvent {
             members,
             batch,
             service_ns,
-        } => TraceEvent {
-            instance: Some(instance),
-            slot: Some(slot),
-            members: Some(members.to_vec()),
-            batch: Some(batch),
-            service_ns: Some(service_ns),
-            ..TraceEvent::new(t, EventKind::Start)
-        },
+        } => (
+            t,
+            Event::Start {
+                instance,
+                slot,
+                members: members.to_vec(),
+                batch,
+                service_ns,
+                slack_ns: None,
+                node: None,
+            },
+        ),
         Observed::Finish {
             t,
             instance,
             slot,
             members,
-        } => TraceEvent {
-            instance: Some(instance),
-            slot: Some(slot),
-            members: Some(members.to_vec()),
-            ..TraceEvent::new(t, EventKind::Finish)
-        },
-        Observed::Drop { t, req } => TraceEvent {
-            req: Some(req),
-            ..TraceEvent::new(t, EventKind::Drop)
-        },
-    }
+        } => (
+            t,
+            Event::Finish {
+                instance,
+                slot,
+                members: members.to_vec(),
+                node: None,
+            },
+        ),
+        Observed::Drop { t, req } => (t, Event::Drop { req }),
+    };
+    TraceEvent { t, event }
 }
 
 /// The header of a simulation's trace.

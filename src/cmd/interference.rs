@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use migsched_out::{Table, print_json, read_text, write_atomic};
 use migsched_perf::gpulet::DEFAULT_SIZES;
 use migsched_perf::gpulet::interference::{
     Coefficients, Contention, SYNTHETIC_BATCHES, SYNTHETIC_MODELS, builtin, fit, parse,
     samples_from_csv, samples_to_csv, sets_to_toml, synthetic_samples,
 };
-use migsched_out::{Table, print_json, read_text, write_atomic};
 use serde::Serialize;
 
 use super::{Env, Outcome};

@@ -140,7 +140,13 @@ fn traces_logs_and_series() {
         "events in time order"
     );
     assert!(
-        events.iter().any(|e| e.choices.is_some()),
+        events.iter().any(|e| matches!(
+            &e.event,
+            migsched_core::Event::Dispatch {
+                choices: Some(_),
+                ..
+            }
+        )),
         "ELSA dispatches carry their choices"
     );
     let log = std::fs::read_to_string(&log).unwrap();
@@ -151,7 +157,7 @@ fn traces_logs_and_series() {
         log.lines().count() as u64 - 1,
         events
             .iter()
-            .filter(|e| e.ev == migsched_core::EventKind::Arrival)
+            .filter(|e| e.kind() == migsched_core::EventKind::Arrival)
             .count() as u64
     );
     assert!(std::fs::metadata(&series).unwrap().len() > 0);

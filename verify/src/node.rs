@@ -34,7 +34,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use migsched_core::{EventKind, TraceEvent};
+use migsched_core::{Event, TraceEvent};
 
 use crate::metrics::{Outcome, check_reported, metrics_of};
 use crate::trace::{Trace, TraceOptions, TraceReport, slo_ns};
@@ -42,7 +42,7 @@ use crate::violation::{Location, Rule, Violation, format_ns};
 
 /// Whether `trace` is node-level: its header has a node table or an event names a node.
 pub fn is_node_trace(trace: &Trace) -> bool {
-    trace.header.nodes.is_some() || trace.events.iter().any(|(_, e)| e.node.is_some())
+    trace.header.nodes.is_some() || trace.events.iter().any(|(_, e)| e.node().is_some())
 }
 
 struct Req {
@@ -261,7 +261,10 @@ impl Checker<'_> {
     }
 
     fn recorded(&mut self, line: usize, ev: &TraceEvent, predicted: i128, plan: &str) {
-        if let Some(s) = ev.slack_ns {
+        if let Event::Start {
+            slack_ns: Some(s), ..
+        } = ev.event
+        {
             if i128::from(s) != predicted {
                 let at = self.at(line, ev.t, None);
                 self.push(
@@ -277,8 +280,10 @@ impl Checker<'_> {
     }
 
     fn arrival(&mut self, line: usize, ev: &TraceEvent) {
-        let r = ev.req.expect("read_trace checked");
-        let model = ev.model.as_deref().unwrap_or("");
+        let Event::Arrival { req, model, batch } = &ev.event else {
+            return;
+        };
+        let (r, model, batch) = (*req, model.as_str(), *batch);
         let header = &self.trace.header;
         let at = self.at(line, ev.t, Some(r));
         if self.reqs.contains_key(&r) {
@@ -292,14 +297,11 @@ impl Checker<'_> {
                 format!("model '{model}' is not served by the trace's instance"),
             );
         }
-        if ev.batch != Some(1) {
+        if batch != 1 {
             self.push(
                 Rule::BatchLimit,
                 at,
-                format!(
-                    "a request of {:?} samples; node-level requests are one sample",
-                    ev.batch
-                ),
+                format!("a request of {batch} samples; node-level requests are one sample"),
             );
         }
         let deadline = header
@@ -321,10 +323,22 @@ impl Checker<'_> {
     }
 
     fn start(&mut self, line: usize, ev: &TraceEvent) {
-        let t = ev.t;
-        let members = ev.members.clone().unwrap_or_default();
+        let Event::Start {
+            instance,
+            slot,
+            members,
+            batch,
+            service_ns,
+            node,
+            ..
+        } = &ev.event
+        else {
+            return;
+        };
+        let (t, instance, slot, batch, service_ns) = (ev.t, *instance, *slot, *batch, *service_ns);
+        let members = members.clone();
         let at = self.at(line, t, members.first().copied());
-        let Some(k) = ev.node else {
+        let Some(k) = *node else {
             self.push(
                 Rule::NodeOrder,
                 at,
@@ -332,13 +346,12 @@ impl Checker<'_> {
             );
             return;
         };
-        if ev.instance != Some(0) || ev.slot != Some(0) {
+        if instance != 0 || slot != 0 {
             self.push(
                 Rule::Instance,
                 at.clone(),
                 format!(
-                    "instance {:?} slot {:?}; a node-level trace runs on instance 0, slot 0",
-                    ev.instance, ev.slot
+                    "instance {instance} slot {slot}; a node-level trace runs on instance 0, slot 0"
                 ),
             );
         }
@@ -364,13 +377,13 @@ impl Checker<'_> {
             );
             return;
         }
-        if ev.batch != Some(b) || b > self.max_batch {
+        if batch != b || b > self.max_batch {
             self.push(
                 Rule::BatchLimit,
                 at.clone(),
                 format!(
-                    "batch {:?} of {b} members (max batch {})",
-                    ev.batch, self.max_batch
+                    "batch {batch} of {b} members (max batch {})",
+                    self.max_batch
                 ),
             );
         }
@@ -384,7 +397,7 @@ impl Checker<'_> {
                 return;
             }
         }
-        let service = ev.service_ns.unwrap_or(0);
+        let service = service_ns;
         if let Some(expected) = self.table(k, b) {
             if expected != service {
                 self.push(
@@ -460,19 +473,22 @@ impl Checker<'_> {
     }
 
     fn finish(&mut self, line: usize, ev: &TraceEvent) {
+        let Event::Finish { members, node, .. } = &ev.event else {
+            return;
+        };
         let t = ev.t;
         let at = self.at(line, t, None);
         let Some(kernel) = self.running.take() else {
             self.push(Rule::Causality, at, "a finish while no kernel runs".into());
             return;
         };
-        if ev.node != Some(kernel.node) || ev.members.as_ref() != Some(&kernel.members) {
+        if *node != Some(kernel.node) || *members != kernel.members {
             self.push(
                 Rule::Causality,
                 at.clone(),
                 format!(
-                    "finishes node {:?} of {:?}, but the running kernel is node {} of {:?}",
-                    ev.node, ev.members, kernel.node, kernel.members
+                    "finishes node {node:?} of {members:?}, but the running kernel is node {} of {:?}",
+                    kernel.node, kernel.members
                 ),
             );
         }
@@ -504,7 +520,9 @@ impl Checker<'_> {
     }
 
     fn drop_event(&mut self, line: usize, ev: &TraceEvent) {
-        let r = ev.req.expect("read_trace checked");
+        let Event::Drop { req: r } = ev.event else {
+            return;
+        };
         let at = self.at(line, ev.t, Some(r));
         let running = self
             .running
@@ -571,7 +589,7 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
         trace
             .events
             .iter()
-            .filter_map(|(_, e)| e.node)
+            .filter_map(|(_, e)| e.node())
             .max()
             .map(|m| m + 1)
     });
@@ -634,18 +652,17 @@ pub fn check_node_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceRepor
         }
         prev_t = Some(prev_t.map_or(t, |p| p.max(t)));
         last_line = line;
-        match ev.ev {
-            EventKind::Arrival => c.arrival(line, ev),
-            EventKind::Dispatch => {
-                let r = ev.req.expect("read_trace checked");
+        match ev.event {
+            Event::Arrival { .. } => c.arrival(line, ev),
+            Event::Dispatch { req: r, .. } => {
                 if !c.reqs.contains_key(&r) {
                     let at = c.at(line, t, Some(r));
                     c.push(Rule::Causality, at, "dispatched before it arrived".into());
                 }
             }
-            EventKind::Start => c.start(line, ev),
-            EventKind::Finish => c.finish(line, ev),
-            EventKind::Drop => c.drop_event(line, ev),
+            Event::Start { .. } => c.start(line, ev),
+            Event::Finish { .. } => c.finish(line, ev),
+            Event::Drop { .. } => c.drop_event(line, ev),
         }
     }
     if header.work_conserving {

@@ -43,8 +43,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use migsched_core::{
-    BATCHING_DYNAMIC, BATCHING_PREBATCHED, EventKind, Plan, TRACE_FORMAT, TraceChoice, TraceEvent,
-    TraceHeader, TraceInstance,
+    BATCHING_DYNAMIC, BATCHING_PREBATCHED, Event, EventKind, Plan, TRACE_FORMAT, TraceChoice,
+    TraceEvent, TraceHeader, TraceInstance,
 };
 use serde::Serialize;
 
@@ -145,37 +145,6 @@ pub fn read_trace(text: &str, origin: &str) -> Result<Trace, InputError> {
     for (line, text) in lines {
         let ev: TraceEvent = serde_json::from_str(text)
             .map_err(|e| InputError::at_line(origin, line, format!("not a trace event: {e}")))?;
-        let needs: &[(&str, bool)] = match ev.ev {
-            EventKind::Arrival => &[
-                ("req", ev.req.is_some()),
-                ("model", ev.model.is_some()),
-                ("batch", ev.batch.is_some()),
-            ],
-            EventKind::Dispatch => &[
-                ("req", ev.req.is_some()),
-                ("instance", ev.instance.is_some()),
-            ],
-            EventKind::Start => &[
-                ("instance", ev.instance.is_some()),
-                ("slot", ev.slot.is_some()),
-                ("members", ev.members.is_some()),
-                ("batch", ev.batch.is_some()),
-                ("service_ns", ev.service_ns.is_some()),
-            ],
-            EventKind::Finish => &[
-                ("instance", ev.instance.is_some()),
-                ("slot", ev.slot.is_some()),
-                ("members", ev.members.is_some()),
-            ],
-            EventKind::Drop => &[("req", ev.req.is_some())],
-        };
-        if let Some((field, _)) = needs.iter().find(|(_, present)| !present) {
-            return Err(InputError::at_line(
-                origin,
-                line,
-                format!("the {} event needs '{field}'", kind_name(ev.ev)),
-            ));
-        }
         events.push((line, ev));
     }
     Ok(Trace { header, events })
@@ -199,16 +168,6 @@ pub(crate) fn clock_problems(prev: Option<u64>, t: u64, end: u64) -> Vec<String>
         ));
     }
     out
-}
-
-fn kind_name(k: EventKind) -> &'static str {
-    match k {
-        EventKind::Arrival => "arrival",
-        EventKind::Dispatch => "dispatch",
-        EventKind::Start => "start",
-        EventKind::Finish => "finish",
-        EventKind::Drop => "drop",
-    }
 }
 
 /// What a trace is checked against, besides its own header.
@@ -526,7 +485,7 @@ pub fn check_trace(trace: &Trace, options: &TraceOptions<'_>) -> TraceReport {
         }
         prev_t = Some(prev_t.map_or(t, |p| p.max(t)));
         last_line = line;
-        match ev.ev {
+        match ev.kind() {
             EventKind::Arrival => arrival(&mut c, line, ev, &mut dirty),
             EventKind::Dispatch => dispatch(&mut c, line, ev, &mut dirty),
             EventKind::Start => start(&mut c, line, ev),
@@ -754,9 +713,10 @@ fn check_header(c: &mut Checker<'_>, plan: Option<&Plan>) {
 }
 
 fn arrival(c: &mut Checker<'_>, line: usize, ev: &TraceEvent, dirty: &mut BTreeSet<u32>) {
-    let (req, t) = (ev.req.unwrap_or_default(), ev.t);
-    let model = ev.model.clone().unwrap_or_default();
-    let batch = ev.batch.unwrap_or_default();
+    let Event::Arrival { req, model, batch } = &ev.event else {
+        return;
+    };
+    let (req, t, model, batch) = (*req, ev.t, model.clone(), *batch);
     let at = c.at(line, t, None, Some(req)).with_model(&model);
     if let Some(first) = c.reqs.get(&req) {
         let msg = format!("arrives again (first at line {})", first.line);
@@ -795,11 +755,10 @@ fn arrival(c: &mut Checker<'_>, line: usize, ev: &TraceEvent, dirty: &mut BTreeS
 }
 
 fn dispatch(c: &mut Checker<'_>, line: usize, ev: &TraceEvent, dirty: &mut BTreeSet<u32>) {
-    let (req, t, id) = (
-        ev.req.unwrap_or_default(),
-        ev.t,
-        ev.instance.unwrap_or_default(),
-    );
+    let Event::Dispatch { req, instance, .. } = ev.event else {
+        return;
+    };
+    let (req, t, id) = (req, ev.t, instance);
     let at = c.at(line, t, Some(id), Some(req));
     let Some(r) = c.reqs.get(&req) else {
         c.push(
@@ -878,13 +837,18 @@ fn elsa_dispatch(
     model: &str,
     params: ElsaParams,
 ) -> Option<u64> {
-    let (req, t, id) = (
-        ev.req.unwrap_or_default(),
-        ev.t,
-        ev.instance.unwrap_or_default(),
-    );
+    let Event::Dispatch {
+        req,
+        instance: id,
+        slack_ns,
+        choices,
+    } = &ev.event
+    else {
+        return None;
+    };
+    let (req, t, id) = (*req, ev.t, *id);
     let at = c.at(line, t, Some(id), Some(req));
-    let (Some(slack), Some(choices)) = (ev.slack_ns, ev.choices.as_ref()) else {
+    let (Some(slack), Some(choices)) = (*slack_ns, choices.as_ref()) else {
         c.push(
             Rule::ElsaDecision,
             at,
@@ -1024,14 +988,19 @@ fn ids(xs: &[u32]) -> String {
 }
 
 fn start(c: &mut Checker<'_>, line: usize, ev: &TraceEvent) {
-    let (t, id, slot) = (
-        ev.t,
-        ev.instance.unwrap_or_default(),
-        ev.slot.unwrap_or_default(),
-    );
-    let members = ev.members.clone().unwrap_or_default();
-    let batch = ev.batch.unwrap_or_default();
-    let service = ev.service_ns.unwrap_or_default();
+    let Event::Start {
+        instance: id,
+        slot,
+        members,
+        batch,
+        service_ns: service,
+        ..
+    } = &ev.event
+    else {
+        return;
+    };
+    let (t, id, slot, batch, service) = (ev.t, *id, *slot, *batch, *service);
+    let members = members.clone();
     let at = c.at(line, t, Some(id), None);
     let Some(inst) = c.insts.get(&id) else {
         c.push(
@@ -1160,12 +1129,17 @@ fn start(c: &mut Checker<'_>, line: usize, ev: &TraceEvent) {
 }
 
 fn finish(c: &mut Checker<'_>, line: usize, ev: &TraceEvent, dirty: &mut BTreeSet<u32>) {
-    let (t, id, slot) = (
-        ev.t,
-        ev.instance.unwrap_or_default(),
-        ev.slot.unwrap_or_default(),
-    );
-    let members = ev.members.clone().unwrap_or_default();
+    let Event::Finish {
+        instance: id,
+        slot,
+        members,
+        ..
+    } = &ev.event
+    else {
+        return;
+    };
+    let (t, id, slot) = (ev.t, *id, *slot);
+    let members = members.clone();
     let at = c.at(line, t, Some(id), None);
     let pos = c.insts.get(&id).and_then(|i| {
         i.slots
@@ -1223,7 +1197,10 @@ fn finish(c: &mut Checker<'_>, line: usize, ev: &TraceEvent, dirty: &mut BTreeSe
 }
 
 fn drop_event(c: &mut Checker<'_>, line: usize, ev: &TraceEvent) {
-    let (req, t) = (ev.req.unwrap_or_default(), ev.t);
+    let Event::Drop { req } = ev.event else {
+        return;
+    };
+    let t = ev.t;
     let at = c.at(line, t, None, Some(req));
     let Some(r) = c.reqs.get(&req) else {
         c.push(

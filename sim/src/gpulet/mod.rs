@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 
 use migsched_core::metrics::RunMetrics;
-use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
+use migsched_core::{Event, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
 use migsched_perf::gpulet::interference::{Coefficients, Usage};
 use serde::Serialize;
 
@@ -295,10 +295,11 @@ struct World<'a> {
 }
 
 impl World<'_> {
-    fn log(&mut self, e: TraceEvent) {
-        self.last_t = self.last_t.max(e.t);
+    /// Notes an event at `t`; builds and keeps it only when tracing.
+    fn log(&mut self, t: u64, event: impl FnOnce() -> Event) {
+        self.last_t = self.last_t.max(t);
         if self.opts.trace {
-            self.events.push(e);
+            self.events.push(TraceEvent { t, event: event() });
         }
     }
 
@@ -363,9 +364,7 @@ impl World<'_> {
                     let r = self.queues[task.model].pop_front().unwrap();
                     self.report.models[task.model].dropped += 1;
                     self.recorder.dropped(task.model);
-                    let mut e = TraceEvent::new(now, EventKind::Drop);
-                    e.req = Some(r.id);
-                    self.log(e);
+                    self.log(now, || Event::Drop { req: r.id });
                 } else {
                     break;
                 }
@@ -404,18 +403,22 @@ impl World<'_> {
             let service = ns(cost.latency_ms * factor / 1e3).max(1);
             let instance = self.gpus[gi].gpulets[li].instances[ti];
             for &(m, _) in &members {
-                let mut e = TraceEvent::new(now, EventKind::Dispatch);
-                e.req = Some(m);
-                e.instance = Some(instance);
-                self.log(e);
+                self.log(now, || Event::Dispatch {
+                    req: m,
+                    instance,
+                    slack_ns: None,
+                    choices: None,
+                });
             }
-            let mut e = TraceEvent::new(now, EventKind::Start);
-            e.instance = Some(instance);
-            e.slot = Some(0);
-            e.members = Some(members.iter().map(|m| m.0).collect());
-            e.batch = Some(take as u32);
-            e.service_ns = Some(service);
-            self.log(e);
+            self.log(now, || Event::Start {
+                instance,
+                slot: 0,
+                members: members.iter().map(|m| m.0).collect(),
+                batch: take as u32,
+                service_ns: service,
+                slack_ns: None,
+                node: None,
+            });
             let st = &mut self.gpus[gi].gpulets[li];
             st.next = (ti + 1) % n;
             st.running = Some(Running {
@@ -604,11 +607,11 @@ pub fn simulate_gpulets(
                 w.report.models[m].arrived += 1;
                 w.recorder.arrival(m);
                 w.arrivals_epoch[m] += 1;
-                let mut e = TraceEvent::new(t, EventKind::Arrival);
-                e.req = Some(id);
-                e.model = Some(models[m].name.clone());
-                e.batch = Some(1);
-                w.log(e);
+                w.log(t, || Event::Arrival {
+                    req: id,
+                    model: models[m].name.clone(),
+                    batch: 1,
+                });
                 w.queues[m].push_back(Req {
                     id,
                     arrival: t,
@@ -622,11 +625,12 @@ pub fn simulate_gpulets(
                 };
                 let mi = r.model;
                 let slo = ns(models[mi].slo_ms / 1e3);
-                let mut e = TraceEvent::new(t, EventKind::Finish);
-                e.instance = Some(r.instance);
-                e.slot = Some(0);
-                e.members = Some(r.members.iter().map(|m| m.0).collect());
-                w.log(e);
+                w.log(t, || Event::Finish {
+                    instance: r.instance,
+                    slot: 0,
+                    members: r.members.iter().map(|m| m.0).collect(),
+                    node: None,
+                });
                 for &(_, arrival) in &r.members {
                     w.recorder.finished(mi, t - arrival, t <= arrival + slo, 1);
                     if t <= arrival + slo {
@@ -679,9 +683,7 @@ pub fn simulate_gpulets(
         while let Some(r) = w.queues[m].pop_front() {
             w.report.models[m].dropped += 1;
             w.recorder.dropped(m);
-            let mut e = TraceEvent::new((r.arrival + slo).max(now), EventKind::Drop);
-            e.req = Some(r.id);
-            w.log(e);
+            w.log((r.arrival + slo).max(now), || Event::Drop { req: r.id });
         }
     }
     let (mut arrived, mut good) = (0u64, 0u64);

@@ -1,7 +1,7 @@
 //! What a node-level run reports as it goes: arrivals and each node kernel's start and finish,
 //! as borrowed events, and a recorder that turns them into trace lines.
 
-use migsched_core::{EventKind, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
+use migsched_core::{Event, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
 
 use super::profile::NodeProfile;
 use super::report::NodeReport;
@@ -46,37 +46,44 @@ pub enum NodeEvent<'a> {
 impl NodeEvent<'_> {
     /// The trace line of this event for a run of `model`.
     pub fn to_trace(&self, model: &str) -> TraceEvent {
-        match *self {
-            NodeEvent::Arrival { t, req } => TraceEvent {
-                req: Some(req),
-                model: Some(model.to_string()),
-                batch: Some(1),
-                ..TraceEvent::new(t, EventKind::Arrival)
-            },
+        let (t, event) = match *self {
+            NodeEvent::Arrival { t, req } => (
+                t,
+                Event::Arrival {
+                    req,
+                    model: model.to_string(),
+                    batch: 1,
+                },
+            ),
             NodeEvent::Start {
                 t,
                 node,
                 members,
                 service_ns,
                 slack_ns,
-            } => TraceEvent {
-                instance: Some(0),
-                slot: Some(0),
-                members: Some(members.to_vec()),
-                batch: Some(members.len() as u32),
-                service_ns: Some(service_ns),
-                slack_ns,
-                node: Some(node),
-                ..TraceEvent::new(t, EventKind::Start)
-            },
-            NodeEvent::Finish { t, node, members } => TraceEvent {
-                instance: Some(0),
-                slot: Some(0),
-                members: Some(members.to_vec()),
-                node: Some(node),
-                ..TraceEvent::new(t, EventKind::Finish)
-            },
-        }
+            } => (
+                t,
+                Event::Start {
+                    instance: 0,
+                    slot: 0,
+                    members: members.to_vec(),
+                    batch: members.len() as u32,
+                    service_ns,
+                    slack_ns,
+                    node: Some(node),
+                },
+            ),
+            NodeEvent::Finish { t, node, members } => (
+                t,
+                Event::Finish {
+                    instance: 0,
+                    slot: 0,
+                    members: members.to_vec(),
+                    node: Some(node),
+                },
+            ),
+        };
+        TraceEvent { t, event }
     }
 }
 

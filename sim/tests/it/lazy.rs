@@ -62,12 +62,12 @@ fn traced(profile: &NodeProfile, config: &NodeSimConfig) -> (NodeReport, Vec<Tra
 fn completions(events: &[TraceEvent], nodes: u32) -> BTreeMap<u64, (u64, u64)> {
     let mut out = BTreeMap::new();
     for e in events {
-        match e.ev {
+        match e.kind() {
             EventKind::Arrival => {
-                out.insert(e.req.unwrap(), (e.t, u64::MAX));
+                out.insert(e.req().unwrap(), (e.t, u64::MAX));
             }
-            EventKind::Finish if e.node == Some(nodes - 1) => {
-                for r in e.members.as_ref().unwrap() {
+            EventKind::Finish if e.node() == Some(nodes - 1) => {
+                for r in e.members().unwrap() {
                     out.get_mut(r).unwrap().1 = e.t;
                 }
             }
@@ -131,10 +131,10 @@ fn check(
             return Err(at("time went backwards".into()));
         }
         last_t = e.t;
-        match e.ev {
+        match e.kind() {
             EventKind::Arrival => {
                 let r = e
-                    .req
+                    .req()
                     .ok_or_else(|| at("arrival without a request".into()))?;
                 if arrival.insert(r, e.t).is_some() {
                     return Err(at(format!("request {r} arrived twice")));
@@ -156,17 +156,17 @@ fn check(
                 if running.is_some() {
                     return Err(at("a kernel started while another ran".into()));
                 }
-                let k = e.node.ok_or_else(|| at("start without a node".into()))?;
-                let members = e.members.clone().unwrap_or_default();
+                let k = e.node().ok_or_else(|| at("start without a node".into()))?;
+                let members = e.members().unwrap_or_default().to_vec();
                 let b = members.len() as u32;
                 if b == 0 || b > max_batch {
                     return Err(at(format!("batch of {b} (max {max_batch})")));
                 }
-                if e.batch != Some(b) || e.service_ns != Some(p.latency_ns(k, b)) {
+                if e.batch() != Some(b) || e.service_ns() != Some(p.latency_ns(k, b)) {
                     return Err(at(format!(
                         "batch {:?} / service {:?}, expected {b} / {}",
-                        e.batch,
-                        e.service_ns,
+                        e.batch(),
+                        e.service_ns(),
                         p.latency_ns(k, b)
                     )));
                 }
@@ -227,10 +227,10 @@ fn check(
                                 return Err(at(format!("{members:?} at node {k}: {why}")));
                             }
                         };
-                        if e.slack_ns != Some(slack) {
+                        if e.slack_ns() != Some(slack) {
                             return Err(at(format!(
                                 "recorded slack {:?}, predicted {slack}",
-                                e.slack_ns
+                                e.slack_ns()
                             )));
                         }
                         // The less progressed groups had to be ineligible (or the chosen one
@@ -265,14 +265,14 @@ fn check(
                         }
                     }
                 }
-                running = Some((e.t, k, members, e.service_ns.unwrap()));
+                running = Some((e.t, k, members, e.service_ns().unwrap()));
                 out.kernels += 1;
             }
             EventKind::Finish => {
                 let Some((start, k, members, service)) = running.take() else {
                     return Err(at("a finish without a running kernel".into()));
                 };
-                if e.node != Some(k) || e.members.as_ref() != Some(&members) {
+                if e.node() != Some(k) || e.members() != Some(&members[..]) {
                     return Err(at("the finish is not of the running kernel".into()));
                 }
                 if e.t != start + service {

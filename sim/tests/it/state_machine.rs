@@ -296,11 +296,11 @@ fn engine_run(s: &RefState) -> Vec<(u32, u64, u64)> {
     simulate(&setup, &config, sched.as_mut(), &mut rec).expect("the run");
     let mut out = vec![(u32::MAX, 0, 0); s.arrivals.len()];
     for e in &rec.events {
-        let members = e.members.as_deref().unwrap_or_default();
+        let members = e.members().unwrap_or_default();
         for &r in members {
             let o = &mut out[r as usize];
-            match e.ev {
-                EventKind::Start => *o = (e.instance.expect("instance"), e.t, 0),
+            match e.kind() {
+                EventKind::Start => *o = (e.instance().expect("instance"), e.t, 0),
                 EventKind::Finish => o.2 = e.t,
                 _ => {}
             }

@@ -2,7 +2,7 @@
 //! checker on random workloads (the slack rule is never broken), and hand-broken traces
 //! caught by the rule that names the break.
 
-use migsched_core::{EventKind, TraceEvent};
+use migsched_core::{Event, EventKind, TraceEvent};
 use migsched_sim::Stop;
 use migsched_sim::lazy::{
     Arrivals, NodeCurve, NodeProfile, NodeSimConfig, Policy, TraceRecorder, node_trace_header,
@@ -153,18 +153,18 @@ fn out_of_order_nodes_mixed_batches_and_wrong_service_are_caught() {
     let (_, e) = t
         .events
         .iter_mut()
-        .find(|(_, e)| e.ev == EventKind::Start && e.members.as_deref() == Some(&[1u64][..]))
+        .find(|(_, e)| e.kind() == EventKind::Start && e.members() == Some(&[1u64][..]))
         .unwrap();
-    e.node = Some(1);
+    set_node(e, Some(1));
     assert!(rules(&t).contains(&Rule::NodeOrder), "{:?}", rules(&t));
     // A merged kernel with a service time the node table does not give.
     let mut t = base.clone();
     let (_, e) = t
         .events
         .iter_mut()
-        .find(|(_, e)| e.ev == EventKind::Start && e.members.as_deref() == Some(&[0u64, 1][..]))
+        .find(|(_, e)| e.kind() == EventKind::Start && e.members() == Some(&[0u64, 1][..]))
         .unwrap();
-    *e.service_ns.as_mut().unwrap() += 1;
+    *service_mut(e) += 1;
     assert!(rules(&t).contains(&Rule::ServiceTime), "{:?}", rules(&t));
     // A batch beyond the instance's max.
     let mut t = base.clone();
@@ -175,11 +175,11 @@ fn out_of_order_nodes_mixed_batches_and_wrong_service_are_caught() {
     let i = t
         .events
         .iter()
-        .position(|(_, e)| e.ev == EventKind::Start && e.members.as_deref() == Some(&[1u64][..]))
+        .position(|(_, e)| e.kind() == EventKind::Start && e.members() == Some(&[1u64][..]))
         .unwrap();
     let e: &mut TraceEvent = &mut t.events[i].1;
-    e.members = Some(vec![0, 1]);
-    e.batch = Some(2);
+    set_members(e, vec![0, 1]);
+    set_batch(e, 2);
     assert!(rules(&t).contains(&Rule::NodeBatch), "{:?}", rules(&t));
 }
 
@@ -189,7 +189,7 @@ fn an_unfinished_request_is_caught() {
     let last_finish = t
         .events
         .iter()
-        .rposition(|(_, e)| e.ev == EventKind::Finish)
+        .rposition(|(_, e)| e.kind() == EventKind::Finish)
         .unwrap();
     t.events.truncate(last_finish);
     let r = rules(&t);
@@ -227,7 +227,7 @@ fn violations(t: &Trace) -> Vec<migsched_verify::Violation> {
 fn start_of(t: &Trace, members: &[u64]) -> usize {
     t.events
         .iter()
-        .position(|(_, e)| e.ev == EventKind::Start && e.members.as_deref() == Some(members))
+        .position(|(_, e)| e.kind() == EventKind::Start && e.members() == Some(members))
         .unwrap()
 }
 
@@ -235,7 +235,7 @@ fn start_of(t: &Trace, members: &[u64]) -> usize {
 fn node_violations_say_where() {
     let mut t = catch_up_trace();
     let i = start_of(&t, &[1]);
-    t.events[i].1.node = Some(1);
+    set_node(&mut t.events[i].1, Some(1));
     let (line, time) = (t.events[i].0, t.events[i].1.t);
     let v = violations(&t);
     let order = v.iter().find(|v| v.rule == Rule::NodeOrder).unwrap();
@@ -250,7 +250,7 @@ fn a_trace_is_node_level_by_its_table_or_its_events() {
     // The node table alone: kernels without a node are node-order violations.
     let mut t = catch_up_trace();
     for (_, e) in &mut t.events {
-        e.node = None;
+        set_node(e, None);
     }
     let v = violations(&t);
     assert!(
@@ -262,7 +262,7 @@ fn a_trace_is_node_level_by_its_table_or_its_events() {
     let mut t = catch_up_trace();
     t.header.nodes = None;
     let i = start_of(&t, &[1]);
-    t.events[i].1.node = Some(1);
+    set_node(&mut t.events[i].1, Some(1));
     assert!(rules(&t).contains(&Rule::NodeOrder), "{:?}", rules(&t));
 }
 
@@ -271,12 +271,12 @@ fn kernels_on_another_slot_or_with_a_member_twice_are_caught() {
     let base = catch_up_trace();
     let mut t = base.clone();
     let i = start_of(&t, &[1]);
-    t.events[i].1.slot = Some(1);
+    set_slot(&mut t.events[i].1, 1);
     assert!(rules(&t).contains(&Rule::Instance), "{:?}", rules(&t));
     let mut t = base;
     let i = start_of(&t, &[1]);
-    t.events[i].1.members = Some(vec![1, 1]);
-    t.events[i].1.batch = Some(2);
+    set_members(&mut t.events[i].1, vec![1, 1]);
+    set_batch(&mut t.events[i].1, 2);
     let v = violations(&t);
     assert!(
         v.iter()
@@ -290,8 +290,8 @@ fn a_lazy_kernel_must_be_one_whole_group() {
     let mut t = catch_up_trace();
     // The merged kernel of requests 0 and 1 run for request 0 alone.
     let i = start_of(&t, &[0, 1]);
-    t.events[i].1.members = Some(vec![0]);
-    t.events[i].1.batch = Some(1);
+    set_members(&mut t.events[i].1, vec![0]);
+    set_batch(&mut t.events[i].1, 1);
     let v = violations(&t);
     assert!(
         v.iter()
@@ -307,9 +307,10 @@ fn a_recorded_slack_is_checked_against_the_plan() {
         .events
         .iter_mut()
         .map(|(_, e)| e)
-        .find(|e| e.ev == EventKind::Start && e.slack_ns.is_some())
+        .find(|e| e.kind() == EventKind::Start && e.slack_ns().is_some())
         .unwrap();
-    *e.slack_ns.as_mut().unwrap() += 1;
+    let bumped = e.slack_ns().map(|s| s + 1);
+    set_slack(e, bumped);
     let v = violations(&t);
     assert!(
         v.iter()
@@ -333,7 +334,7 @@ fn slack_rule_breaks(t: &Trace, slo_ms: f64) -> Vec<String> {
 fn the_slack_rule_breaks_only_below_zero() {
     let mut t = catch_up_trace();
     for (_, e) in &mut t.events {
-        e.slack_ns = None;
+        set_slack(e, None);
     }
     // Each of request 1's three catch-up kernels turns request 0 into a predicted miss.
     let broken = slack_rule_breaks(&t, 1.2);
@@ -369,11 +370,45 @@ fn append(mut t: Trace, events: Vec<TraceEvent>) -> Trace {
     t
 }
 
-fn event(kind: EventKind, t: u64, template: &TraceEvent) -> TraceEvent {
-    TraceEvent {
-        t,
-        ev: kind,
-        ..template.clone()
+fn set_node(e: &mut TraceEvent, n: Option<u32>) {
+    if let Event::Start { node, .. } | Event::Finish { node, .. } = &mut e.event {
+        *node = n;
+    }
+}
+
+fn set_slot(e: &mut TraceEvent, s: u32) {
+    if let Event::Start { slot, .. } | Event::Finish { slot, .. } = &mut e.event {
+        *slot = s;
+    }
+}
+
+fn set_slack(e: &mut TraceEvent, s: Option<i64>) {
+    if let Event::Start { slack_ns, .. } | Event::Dispatch { slack_ns, .. } = &mut e.event {
+        *slack_ns = s;
+    }
+}
+
+fn members_mut(e: &mut TraceEvent) -> &mut Vec<u64> {
+    match &mut e.event {
+        Event::Start { members, .. } | Event::Finish { members, .. } => members,
+        other => panic!("no members on {other:?}"),
+    }
+}
+
+fn set_members(e: &mut TraceEvent, m: Vec<u64>) {
+    *members_mut(e) = m;
+}
+
+fn set_batch(e: &mut TraceEvent, b: u32) {
+    if let Event::Start { batch, .. } | Event::Arrival { batch, .. } = &mut e.event {
+        *batch = b;
+    }
+}
+
+fn service_mut(e: &mut TraceEvent) -> &mut u64 {
+    match &mut e.event {
+        Event::Start { service_ns, .. } => service_ns,
+        other => panic!("no service time on {other:?}"),
     }
 }
 
@@ -382,12 +417,11 @@ fn a_kernel_of_an_ended_request_is_caught() {
     let t = catch_up_trace();
     let last = t.events.last().unwrap().1.t;
     let start = &t.events[start_of(&t, &[0, 1])].1;
-    let rerun = TraceEvent {
-        members: Some(vec![0]),
-        batch: Some(1),
-        node: Some(9),
-        ..event(EventKind::Start, last + 10, start)
-    };
+    let mut rerun = start.clone();
+    rerun.t = last + 10;
+    set_members(&mut rerun, vec![0]);
+    set_batch(&mut rerun, 1);
+    set_node(&mut rerun, Some(9));
     let v = violations(&append(t, vec![rerun]));
     assert!(
         v.iter()
@@ -400,8 +434,8 @@ fn a_kernel_of_an_ended_request_is_caught() {
 fn a_kernel_of_requests_at_different_nodes_names_the_nodes() {
     let mut t = catch_up_trace();
     let i = start_of(&t, &[1]);
-    t.events[i].1.members = Some(vec![0, 1]);
-    t.events[i].1.batch = Some(2);
+    set_members(&mut t.events[i].1, vec![0, 1]);
+    set_batch(&mut t.events[i].1, 2);
     let v = violations(&t);
     assert!(
         v.iter().any(|v| v.rule == Rule::NodeBatch
@@ -416,7 +450,7 @@ fn the_slack_rule_judges_only_well_formed_lazy_kernels() {
     // kernel the slack rule could place.
     let mut t = catch_up_trace();
     let i = start_of(&t, &[1]);
-    t.events[i].1.members = Some(vec![7]);
+    set_members(&mut t.events[i].1, vec![7]);
     let v = violations(&t);
     assert!(
         v.iter().any(|v| v.message == "runs before it arrived"),
@@ -431,8 +465,8 @@ fn the_slack_rule_judges_only_well_formed_lazy_kernels() {
     let p = profile(&[(100_000.0, 0.1); 3], 1);
     let (mut t, _) = trace(&p, Policy::Serial, 5_000_000, &[0, 0]);
     for (_, e) in &mut t.events {
-        if matches!(e.ev, EventKind::Start | EventKind::Finish) {
-            let m = e.members.as_mut().unwrap();
+        if matches!(e.kind(), EventKind::Start | EventKind::Finish) {
+            let m = members_mut(e);
             m[0] = 1 - m[0];
         }
     }
@@ -445,9 +479,9 @@ fn a_finish_must_match_the_running_kernel() {
     let i = t
         .events
         .iter()
-        .position(|(_, e)| e.ev == EventKind::Finish && e.node == Some(0))
+        .position(|(_, e)| e.kind() == EventKind::Finish && e.node() == Some(0))
         .unwrap();
-    t.events[i].1.node = Some(1);
+    set_node(&mut t.events[i].1, Some(1));
     let v = violations(&t);
     assert!(
         v.iter()
@@ -464,18 +498,18 @@ struct Kit {
 
 impl Kit {
     fn arrive(&self, req: u64, at: u64) -> TraceEvent {
-        TraceEvent {
-            req: Some(req),
-            ..event(EventKind::Arrival, at, &self.arrival)
+        let mut e = self.arrival.clone();
+        e.t = at;
+        if let Event::Arrival { req: r, .. } = &mut e.event {
+            *r = req;
         }
+        e
     }
 
     fn drop(&self, req: u64, at: u64) -> TraceEvent {
         TraceEvent {
-            req: Some(req),
-            batch: None,
-            model: None,
-            ..event(EventKind::Drop, at, &self.arrival)
+            t: at,
+            event: Event::Drop { req },
         }
     }
 }
@@ -489,7 +523,7 @@ fn extended_catch_up() -> (Trace, u64, Kit) {
     let arrival = t
         .events
         .iter()
-        .find(|(_, e)| e.ev == EventKind::Arrival)
+        .find(|(_, e)| e.kind() == EventKind::Arrival)
         .unwrap()
         .1
         .clone();
@@ -612,13 +646,17 @@ fn what_a_node_check_could_not_do_is_said() {
 #[test]
 fn a_dispatch_names_an_arrived_request() {
     let base = catch_up_trace();
-    let arrival = base.events[start_of(&base, &[0]) - 1].1.clone();
     for (req, clean) in [(0, true), (42, false)] {
         let mut t = base.clone();
         let i = start_of(&t, &[0]);
         let d = TraceEvent {
-            req: Some(req),
-            ..event(EventKind::Dispatch, t.events[i].1.t, &arrival)
+            t: t.events[i].1.t,
+            event: Event::Dispatch {
+                req,
+                instance: 0,
+                slack_ns: None,
+                choices: None,
+            },
         };
         t.events.insert(i, (t.events[i].0, d));
         let v = violations(&t);
@@ -635,7 +673,7 @@ fn node_metrics_are_recomputed_from_the_events() {
     let arrivals: Vec<u64> = t
         .events
         .iter()
-        .filter(|(_, e)| e.ev == EventKind::Arrival)
+        .filter(|(_, e)| e.kind() == EventKind::Arrival)
         .map(|(_, e)| e.t)
         .collect();
     let end = t.events.last().unwrap().1.t;
@@ -658,21 +696,15 @@ fn drops_of_running_or_progressed_requests_are_caught() {
         let mut t = base.clone();
         let (line, e) = t.events[after].clone();
         let d = TraceEvent {
-            req: Some(0),
-            batch: None,
-            model: None,
-            members: None,
-            node: None,
-            service_ns: None,
-            slack_ns: None,
-            ..event(EventKind::Drop, e.t, &e)
+            t: e.t,
+            event: Event::Drop { req: 0 },
         };
         t.events.insert(after + 1, (line, d));
         violations(&t)
     };
     let first_start = start_of(&base, &[0]);
     let first_finish = first_start + 1;
-    assert_eq!(base.events[first_finish].1.ev, EventKind::Finish);
+    assert_eq!(base.events[first_finish].1.kind(), EventKind::Finish);
     for v in [drop_at(first_start), drop_at(first_finish)] {
         assert!(
             v.iter()

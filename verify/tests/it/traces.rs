@@ -520,7 +520,7 @@ fn unreadable_traces_are_errors() {
         err(&format!(
             "{h}\n{{\"t\":1,\"ev\":\"arrival\",\"req\":0,\"batch\":1}}"
         )),
-        "t.jsonl:2: the arrival event needs 'model'"
+        "t.jsonl:2: not a trace event: the arrival event needs 'model'"
     );
     assert!(
         err(&format!("{h}\n{{\"t\":1,\"ev\":\"teleport\"}}"))
