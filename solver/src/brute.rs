@@ -258,17 +258,15 @@ fn assign_model(
         return true;
     }
     let need = load * problem.models[m].rate_rps;
-    choose(problem, gs, load, m, 0, need, left, assign)
+    choose(problem, gs, load, (m, 0, need), left, assign)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Chooses how many instances of group `g` onward serve model `m`'s remaining `need`.
 fn choose(
     problem: &Problem,
     gs: &[Group],
     load: f64,
-    m: usize,
-    g: usize,
-    need: f64,
+    (m, g, need): (usize, usize, f64),
     left: &mut [u32],
     assign: &mut [Vec<u32>],
 ) -> bool {
@@ -293,9 +291,7 @@ fn choose(
             problem,
             gs,
             load,
-            m,
-            g + 1,
-            need - f64::from(n) * t,
+            (m, g + 1, need - f64::from(n) * t),
             left,
             assign,
         ) {

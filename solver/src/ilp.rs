@@ -433,7 +433,7 @@ fn finish(
         _ => {}
     }
     let Some(values) = out.values else { return s };
-    let plan = plan_from_values(problem, objective, options, &model, &values);
+    let plan = plan_from_values(problem, objective, &model, &values);
     s.objective_value = match objective {
         Objective::MaxLoad => model.load.map(|(_, c)| values[c]),
         _ => Some(crate::solution::objective_value(
@@ -480,7 +480,6 @@ fn capacity_reason(problem: &Problem, objective: Objective, options: &SolveOptio
 fn plan_from_values(
     problem: &Problem,
     objective: Objective,
-    options: &SolveOptions,
     model: &Model,
     values: &[f64],
 ) -> migsched_core::Plan {
@@ -500,7 +499,7 @@ fn plan_from_values(
     for &((pi, p, m), (_, col)) in &model.y {
         let mut left = int(col);
         let service = if objective == Objective::Paris {
-            paris_service(problem, model, values, pi, p, m, int(col), options)
+            paris_service(problem, model, values, (pi, p, m), int(col))
         } else {
             problem.best_option(pi, p, m).map(|o| InstanceService {
                 model: m,
@@ -525,16 +524,12 @@ fn plan_from_values(
 
 /// PARIS instances of (pool, profile, model): the largest batch class routed there, and the
 /// routed query rate per instance.
-#[allow(clippy::too_many_arguments)]
 fn paris_service(
     problem: &Problem,
     model: &Model,
     values: &[f64],
-    pi: usize,
-    p: ProfileIndex,
-    m: usize,
+    (pi, p, m): (usize, ProfileIndex, usize),
     instances: u32,
-    _options: &SolveOptions,
 ) -> Option<InstanceService> {
     if instances == 0 {
         return None;

@@ -192,11 +192,12 @@ impl Problem {
                         q != p
                             && profile_dominates(
                                 &gpu,
-                                q,
-                                p,
-                                &options,
-                                &best,
-                                &classes,
+                                (q, p),
+                                Figures {
+                                    options: &options,
+                                    best: &best,
+                                    classes: &classes,
+                                },
                                 pi,
                                 instance.models.len(),
                             )
@@ -327,14 +328,22 @@ impl Problem {
 /// compute alone enforces, no media-extension rule to break, and for every model an option
 /// (and every PARIS batch class) at least as good. A `+me` profile with the plain profile's
 /// figures is the usual case. Ties keep the lower index.
-#[allow(clippy::too_many_arguments)]
+/// What a profile's serving is judged by: the options, the best option per (pool, profile,
+/// model), and the PARIS batch classes.
+struct Figures<'a> {
+    options: &'a [ServingOption],
+    best: &'a BTreeMap<(usize, ProfileIndex, usize), usize>,
+    classes: &'a [ClassOption],
+}
+
 fn profile_dominates(
     gpu: &GpuType,
-    q: ProfileIndex,
-    p: ProfileIndex,
-    options: &[ServingOption],
-    best: &BTreeMap<(usize, ProfileIndex, usize), usize>,
-    classes: &[ClassOption],
+    (q, p): (ProfileIndex, ProfileIndex),
+    Figures {
+        options,
+        best,
+        classes,
+    }: Figures<'_>,
     pool: usize,
     models: usize,
 ) -> bool {
