@@ -159,6 +159,43 @@ fn run(
 ) -> Result<(Outcome, Model), String> {
     let paris = objective == Objective::Paris;
     let relaxed = matches!(phase, Phase::MaximizeLoadRelaxed);
+    let (v, model) = variables(problem, paris, relaxed, &phase);
+    let Model { x, y, z, load } = model;
+    let gpu_cost = |pi: usize| {
+        if objective == Objective::MinCost {
+            problem.pools[pi].cost
+        } else {
+            1.0
+        }
+    };
+    let mut gpus_expr = Expression::from(0.0);
+    for (pi, xs) in x.iter().enumerate() {
+        for &(xv, _) in xs {
+            gpus_expr.add_mul(gpu_cost(pi), xv);
+        }
+    }
+    let unsolved = match (&phase, load) {
+        (Phase::MaximizeLoad | Phase::MaximizeLoadRelaxed, Some((l, _))) => v.vars.maximise(l),
+        _ => v.vars.minimise(gpus_expr.clone()),
+    };
+    let mut lp = unsolved.using(highs);
+
+    let model = Model { x, y, z, load };
+    constrain(&mut lp, problem, &model, &phase, paris, options);
+    let raw = lp
+        .try_into_inner()
+        .map_err(|e| format!("HiGHS could not build the model: {e}"))?;
+    let mut out = solve_highs(raw, options)?;
+    // Integral objectives (GPU counts) are proven optimal once the bound rounds up to them.
+    let integral = matches!(phase, Phase::MinimizeGpus { .. })
+        && (objective != Objective::MinCost || problem.pools.iter().all(|p| p.cost.fract() == 0.0));
+    settle(&mut out, integral, options);
+    Ok((out, model))
+}
+
+/// The program's variables: x (layout counts per pool), y (instances per (pool, profile,
+/// model) that can serve), z (PARIS routed rates per batch class), and λ for max-load.
+fn variables(problem: &Problem, paris: bool, relaxed: bool, phase: &Phase) -> (Vars, Model) {
     let mut v = Vars {
         vars: ProblemVariables::new(),
         count: 0,
@@ -213,25 +250,20 @@ fn run(
         Phase::MinimizeGpus { .. } => None,
     };
 
-    let gpu_cost = |pi: usize| {
-        if objective == Objective::MinCost {
-            problem.pools[pi].cost
-        } else {
-            1.0
-        }
-    };
-    let mut gpus_expr = Expression::from(0.0);
-    for (pi, xs) in x.iter().enumerate() {
-        for &(xv, _) in xs {
-            gpus_expr.add_mul(gpu_cost(pi), xv);
-        }
-    }
-    let unsolved = match (&phase, load) {
-        (Phase::MaximizeLoad | Phase::MaximizeLoadRelaxed, Some((l, _))) => v.vars.maximise(l),
-        _ => v.vars.minimise(gpus_expr.clone()),
-    };
-    let mut lp = unsolved.using(highs);
+    (v, Model { x, y, z, load })
+}
 
+/// The constraints: GPUs per pool, instances within the layouts' slots, demand (or PARIS
+/// routing of every batch class), and PARIS busy time under the utilization cap.
+fn constrain(
+    lp: &mut good_lp::solvers::highs::HighsProblem,
+    problem: &Problem,
+    Model { x, y, z, load }: &Model,
+    phase: &Phase,
+    paris: bool,
+    options: &SolveOptions,
+) {
+    let load = *load;
     for (pi, xs) in x.iter().enumerate() {
         let mut sum = Expression::from(0.0);
         for &(xv, _) in xs {
@@ -249,7 +281,7 @@ fn run(
                 }
             }
             let mut used = Expression::from(0.0);
-            for &(key, (yv, _)) in &y {
+            for &(key, (yv, _)) in y {
                 if key.0 == pi && key.1 == p {
                     used += yv;
                 }
@@ -273,7 +305,7 @@ fn run(
                     .and_then(|d| d.iter().find(|(bb, _)| *bb == b).map(|(_, s)| *s))
                     .unwrap_or(1.0);
                 let mut routed = Expression::from(0.0);
-                for &(ci, (zv, _)) in &z {
+                for &(ci, (zv, _)) in z {
                     let c = &problem.classes[ci];
                     if c.model == m && c.batch == b {
                         routed += zv;
@@ -284,7 +316,7 @@ fn run(
             }
         } else {
             let mut served = Expression::from(0.0);
-            for &((pi, p, mm), (yv, _)) in &y {
+            for &((pi, p, mm), (yv, _)) in y {
                 if mm == m {
                     let t = problem
                         .best_option(pi, p, m)
@@ -297,9 +329,9 @@ fn run(
         }
     }
     if paris {
-        for &((pi, p, m), (yv, _)) in &y {
+        for &((pi, p, m), (yv, _)) in y {
             let mut busy = Expression::from(0.0);
-            for &(ci, (zv, _)) in &z {
+            for &(ci, (zv, _)) in z {
                 let c = &problem.classes[ci];
                 if c.pool == pi && c.profile == p && c.model == m {
                     busy.add_mul(c.latency_ms / 1000.0, zv);
@@ -308,10 +340,10 @@ fn run(
             lp.add_constraint(constraint!(busy <= options.rho * yv));
         }
     }
+}
 
-    let mut model = lp
-        .try_into_inner()
-        .map_err(|e| format!("HiGHS could not build the model: {e}"))?;
+/// Solves with HiGHS under the options' limits and reads the outcome (status, values, bound).
+fn solve_highs(mut model: highs::Model, options: &SolveOptions) -> Result<Outcome, String> {
     model.set_option("output_flag", false);
     model.set_option("threads", options.threads.max(1) as i32);
     model.set_option("random_seed", options.seed as i32);
@@ -360,10 +392,7 @@ fn run(
             return Err(format!("HiGHS ended with status {other:?}"));
         }
     };
-    // Integral objectives (GPU counts) are proven optimal once the bound rounds up to them.
-    let integral = matches!(phase, Phase::MinimizeGpus { .. })
-        && (objective != Objective::MinCost || problem.pools.iter().all(|p| p.cost.fract() == 0.0));
-    let mut out = Outcome {
+    Ok(Outcome {
         status,
         values,
         objective: value,
@@ -371,7 +400,12 @@ fn run(
         gap: None,
         stopped_by,
         nodes,
-    };
+    })
+}
+
+/// Rounds an integral objective, tightens its bound, computes the gap, and settles the status:
+/// optimal within the tolerance, feasible with the gap limit beyond it.
+fn settle(out: &mut Outcome, integral: bool, options: &SolveOptions) {
     if integral {
         // GPU counts: HiGHS may return 8.999999999999998 for 9.
         out.objective = out.objective.map(f64::round);
@@ -408,7 +442,6 @@ fn run(
             _ => {}
         }
     }
-    Ok((out, Model { x, y, z, load }))
 }
 
 fn finish(
