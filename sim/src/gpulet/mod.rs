@@ -516,41 +516,17 @@ impl World<'_> {
     }
 }
 
+/// A run's trace: its header and events in time order.
+pub type Trace = (TraceHeader, Vec<TraceEvent>);
+
 /// Runs a gpulet configuration. `replan` is called at every epoch when autoscaling.
 pub fn simulate_gpulets(
     models: &[SimModel],
     initial: Vec<SimGpu>,
     opts: &GpuletSimOptions,
     replan: &mut Replan<'_>,
-) -> (GpuletReport, Option<(TraceHeader, Vec<TraceEvent>)>) {
-    let mut w = World {
-        models,
-        opts,
-        queues: models.iter().map(|_| VecDeque::new()).collect(),
-        gpus: Vec::new(),
-        q: EventQueue::new(),
-        events: Vec::new(),
-        instances: Vec::new(),
-        report: GpuletReport {
-            models: models
-                .iter()
-                .map(|m| GpuletModelReport {
-                    model: m.name.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-            slo_attainment: 0.0,
-            goodput_rps: 0.0,
-            interfered_batches: 0,
-            batches: 0,
-            epochs: Vec::new(),
-            gpu_seconds: 0.0,
-            metrics: RunMetrics::default(),
-        },
-        arrivals_epoch: vec![0; models.len()],
-        recorder: MetricsRecorder::new(models.iter().map(|m| m.name.clone()).collect()),
-        last_t: 0,
-    };
+) -> (GpuletReport, Option<Trace>) {
+    let mut w = World::new(models, opts);
     for cfg in initial {
         w.add_gpu(cfg, None, 0);
     }
@@ -619,28 +595,7 @@ pub fn simulate_gpulets(
                 });
                 w.kick_model(t, m);
             }
-            Ev::Done { gpu, gpulet } => {
-                let Some(r) = w.gpus[gpu].gpulets[gpulet].running.take() else {
-                    continue;
-                };
-                let mi = r.model;
-                let slo = ns(models[mi].slo_ms / 1e3);
-                w.log(t, || Event::Finish {
-                    instance: r.instance,
-                    slot: 0,
-                    members: r.members.iter().map(|m| m.0).collect(),
-                    node: None,
-                });
-                for &(_, arrival) in &r.members {
-                    w.recorder.finished(mi, t - arrival, t <= arrival + slo, 1);
-                    if t <= arrival + slo {
-                        w.report.models[mi].good += 1;
-                    } else {
-                        w.report.models[mi].late += 1;
-                    }
-                }
-                w.kick_all(t);
-            }
+            Ev::Done { gpu, gpulet } => w.on_done(t, gpu, gpulet),
             Ev::Up => w.kick_all(t),
             Ev::Epoch => {
                 let a = opts.autoscale.clone().unwrap_or_default();
@@ -676,65 +631,130 @@ pub fn simulate_gpulets(
             }
         }
     }
-    // Whatever is still queued (no gpulet serves its model any more) is dropped at its
-    // deadline.
-    for (m, model) in models.iter().enumerate() {
-        let slo = ns(model.slo_ms / 1e3);
-        while let Some(r) = w.queues[m].pop_front() {
-            w.report.models[m].dropped += 1;
-            w.recorder.dropped(m);
-            w.log((r.arrival + slo).max(now), || Event::Drop { req: r.id });
-        }
-    }
-    let (mut arrived, mut good) = (0u64, 0u64);
-    for m in &mut w.report.models {
-        m.slo_attainment = if m.arrived == 0 {
-            1.0
-        } else {
-            m.good as f64 / m.arrived as f64
-        };
-        arrived += m.arrived;
-        good += m.good;
-    }
-    w.report.slo_attainment = if arrived == 0 {
-        1.0
-    } else {
-        good as f64 / arrived as f64
-    };
-    w.report.goodput_rps = good as f64 / opts.duration_s;
-    w.report.gpu_seconds = gpu_ns / 1e9;
-    // The trace ends at its last event or the end of arrivals, whichever is later; the
-    // metrics are over the same span.
-    let duration_ns = w.last_t.max(end);
-    w.report.metrics = w.recorder.metrics(duration_ns);
-    let trace = opts.trace.then(|| {
-        let mut events = std::mem::take(&mut w.events);
-        events.sort_by_key(|e| e.t);
-        (
-            TraceHeader {
-                format: TRACE_FORMAT.to_string(),
-                scheduler: "gpulet-round-robin".into(),
-                parameters: Vec::new(),
-                seed: Some(opts.seed),
-                duration_ns,
-                instances: std::mem::take(&mut w.instances),
+    w.finish(now, end, gpu_ns)
+}
+
+impl<'a> World<'a> {
+    fn new(models: &'a [SimModel], opts: &'a GpuletSimOptions) -> World<'a> {
+        World {
+            models,
+            opts,
+            queues: models.iter().map(|_| VecDeque::new()).collect(),
+            gpus: Vec::new(),
+            q: EventQueue::new(),
+            events: Vec::new(),
+            instances: Vec::new(),
+            report: GpuletReport {
                 models: models
                     .iter()
-                    .map(|m| TraceModel {
+                    .map(|m| GpuletModelReport {
                         model: m.name.clone(),
-                        slo_ms: m.slo_ms,
+                        ..Default::default()
                     })
                     .collect(),
-                work_conserving: false,
-                batching: None,
-                drained: Some(true),
-                warmup_ns: None,
-                nodes: None,
+                slo_attainment: 0.0,
+                goodput_rps: 0.0,
+                interfered_batches: 0,
+                batches: 0,
+                epochs: Vec::new(),
+                gpu_seconds: 0.0,
+                metrics: RunMetrics::default(),
             },
-            events,
-        )
-    });
-    (w.report, trace)
+            arrivals_epoch: vec![0; models.len()],
+            recorder: MetricsRecorder::new(models.iter().map(|m| m.name.clone()).collect()),
+            last_t: 0,
+        }
+    }
+
+    /// A gpulet's batch completes at `t`: its members end, the gpulet takes its next batch.
+    fn on_done(&mut self, t: u64, gpu: usize, gpulet: usize) {
+        let Some(r) = self.gpus[gpu].gpulets[gpulet].running.take() else {
+            return;
+        };
+        let mi = r.model;
+        let slo = ns(self.models[mi].slo_ms / 1e3);
+        self.log(t, || Event::Finish {
+            instance: r.instance,
+            slot: 0,
+            members: r.members.iter().map(|m| m.0).collect(),
+            node: None,
+        });
+        for &(_, arrival) in &r.members {
+            self.recorder
+                .finished(mi, t - arrival, t <= arrival + slo, 1);
+            if t <= arrival + slo {
+                self.report.models[mi].good += 1;
+            } else {
+                self.report.models[mi].late += 1;
+            }
+        }
+        self.kick_all(t);
+    }
+
+    /// Ends the run at `now` (arrivals stopped at `end`): drops what is still queued, totals
+    /// the report and its metrics, and assembles the trace when asked for.
+    fn finish(mut self, now: u64, end: u64, gpu_ns: f64) -> (GpuletReport, Option<Trace>) {
+        let models = self.models;
+        // Whatever is still queued (no gpulet serves its model any more) is dropped at its
+        // deadline.
+        for (m, model) in models.iter().enumerate() {
+            let slo = ns(model.slo_ms / 1e3);
+            while let Some(r) = self.queues[m].pop_front() {
+                self.report.models[m].dropped += 1;
+                self.recorder.dropped(m);
+                self.log((r.arrival + slo).max(now), || Event::Drop { req: r.id });
+            }
+        }
+        let (mut arrived, mut good) = (0u64, 0u64);
+        for m in &mut self.report.models {
+            m.slo_attainment = if m.arrived == 0 {
+                1.0
+            } else {
+                m.good as f64 / m.arrived as f64
+            };
+            arrived += m.arrived;
+            good += m.good;
+        }
+        self.report.slo_attainment = if arrived == 0 {
+            1.0
+        } else {
+            good as f64 / arrived as f64
+        };
+        self.report.goodput_rps = good as f64 / self.opts.duration_s;
+        self.report.gpu_seconds = gpu_ns / 1e9;
+        // The trace ends at its last event or the end of arrivals, whichever is later; the
+        // metrics are over the same span.
+        let duration_ns = self.last_t.max(end);
+        self.report.metrics = self.recorder.metrics(duration_ns);
+        let trace = self.opts.trace.then(|| {
+            let mut events = std::mem::take(&mut self.events);
+            events.sort_by_key(|e| e.t);
+            (
+                TraceHeader {
+                    format: TRACE_FORMAT.to_string(),
+                    scheduler: "gpulet-round-robin".into(),
+                    parameters: Vec::new(),
+                    seed: Some(self.opts.seed),
+                    duration_ns,
+                    instances: std::mem::take(&mut self.instances),
+                    models: models
+                        .iter()
+                        .map(|m| TraceModel {
+                            model: m.name.clone(),
+                            slo_ms: m.slo_ms,
+                        })
+                        .collect(),
+                    work_conserving: false,
+                    batching: None,
+                    drained: Some(true),
+                    warmup_ns: None,
+                    nodes: None,
+                },
+                events,
+            )
+        });
+        (self.report, trace)
+    }
 }
 
 #[cfg(test)]
