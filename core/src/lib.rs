@@ -22,6 +22,7 @@ pub mod plan;
 pub mod profile_table;
 #[cfg(test)]
 mod test_support;
+pub mod time;
 pub mod trace;
 
 pub use catalog::{
@@ -44,6 +45,7 @@ pub use plan::{
     PlanGpu, PlanGpulet, PlanInstance, ResolveError, ResolvedMig,
 };
 pub use profile_table::{ProfileKey, ProfileRow, ProfileTable, RawRow, TableError, knee_batch};
+pub use time::Ns;
 pub use trace::{
     BATCHING_DYNAMIC, BATCHING_PREBATCHED, Event, EventKind, TRACE_FORMAT, TraceChoice, TraceEvent,
     TraceHeader, TraceInstance, TraceModel, TraceNode,

@@ -2,6 +2,7 @@
 //! one seeded stream per model and purpose, no wall clock. Requests live in a slab that is
 //! reused, so memory grows with what is in flight, not with how many requests are simulated.
 
+use migsched_core::time::{Ns, ns_to_ms};
 use std::collections::VecDeque;
 
 use migsched_core::TraceChoice;
@@ -932,7 +933,7 @@ impl<'a> Engine<'a> {
             .recorder
             .metrics(end.saturating_sub(self.config.warmup_ns));
         let duration_ns = end.saturating_sub(self.config.warmup_ns).max(1);
-        let secs = duration_ns as f64 / 1e9;
+        let secs = Ns(duration_ns).s();
         let mut latency = Histogram::new();
         let mut queue = Histogram::new();
         let mut per_model = Vec::new();
@@ -947,7 +948,7 @@ impl<'a> Engine<'a> {
             samples += st.samples;
             per_model.push(ModelReport {
                 model: self.setup.models[m].name.clone(),
-                slo_ms: self.setup.models[m].slo_ns as f64 / 1e6,
+                slo_ms: Ns(self.setup.models[m].slo_ns).ms(),
                 rate_rps: self.setup.models[m].rate_rps * self.config.load,
                 requests: st.arrived,
                 completed: st.completed,
@@ -962,7 +963,7 @@ impl<'a> Engine<'a> {
                 service_ms_mean: if st.completed == 0 {
                     0.0
                 } else {
-                    st.service_sum_ns as f64 / st.completed as f64 / 1e6
+                    ns_to_ms(st.service_sum_ns as f64 / st.completed as f64)
                 },
                 time_series: self.config.time_series.then(|| {
                     self.series[m]

@@ -2,6 +2,7 @@
 //! log-linear buckets (64 sub-buckets per power of two, error below 1.6%), exact count, sum,
 //! minimum and maximum. Memory is fixed; merging is exact.
 
+use migsched_core::time::{Ns, ns_to_ms};
 use serde::Serialize;
 
 /// Sub-bucket bits: 2^6 = 64 linear buckets per power of two.
@@ -130,9 +131,9 @@ impl Histogram {
     }
     /// The usual percentiles, converted from ns to ms.
     pub fn percentiles_ms(&self) -> Percentiles {
-        let ms = |ns: u64| ns as f64 / 1e6;
+        let ms = |ns: u64| Ns(ns).ms();
         Percentiles {
-            mean: self.mean() / 1e6,
+            mean: ns_to_ms(self.mean()),
             p50: ms(self.quantile(0.50)),
             p90: ms(self.quantile(0.90)),
             p95: ms(self.quantile(0.95)),

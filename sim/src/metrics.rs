@@ -2,6 +2,7 @@
 //! run goes by every simulator (request-level, node-level, gpulet): counts per model and a
 //! streaming latency histogram, so memory stays fixed however long the run.
 
+use migsched_core::time::{Ns, ns_to_ms};
 use std::collections::BTreeMap;
 
 use migsched_core::metrics::{RunMetrics, ServingMetrics};
@@ -73,8 +74,8 @@ impl MetricsRecorder {
 }
 
 fn serving(c: &Counts, duration_ns: u64) -> ServingMetrics {
-    let secs = duration_ns as f64 / 1e9;
-    let ms = |ns: u64| ns as f64 / 1e6;
+    let secs = Ns(duration_ns).s();
+    let ms = |ns: u64| Ns(ns).ms();
     let any = c.finished > 0;
     ServingMetrics {
         requests: c.requests,
@@ -86,7 +87,7 @@ fn serving(c: &Counts, duration_ns: u64) -> ServingMetrics {
         slo_attainment: (c.requests > 0).then(|| c.slo_met as f64 / c.requests as f64),
         throughput_rps: (duration_ns > 0).then(|| c.finished as f64 / secs),
         goodput_rps: (duration_ns > 0).then(|| c.slo_met as f64 / secs),
-        latency_ms_mean: any.then(|| c.latency.mean() / 1e6),
+        latency_ms_mean: any.then(|| ns_to_ms(c.latency.mean())),
         latency_ms_p50: any.then(|| ms(c.latency.quantile(0.50))),
         latency_ms_p90: any.then(|| ms(c.latency.quantile(0.90))),
         latency_ms_p99: any.then(|| ms(c.latency.quantile(0.99))),

@@ -2,6 +2,7 @@
 //! their latency curves; built from a plan (the solver's JSON) and an instance's profiles, or
 //! from an explicit list of instances.
 
+use migsched_core::Ns;
 use migsched_core::{Catalog, Instance, Plan, ProfileTable};
 use serde::Serialize;
 use thiserror::Error;
@@ -135,7 +136,7 @@ impl SimSetup {
             .iter()
             .map(|m| ModelSpec {
                 name: m.name.clone(),
-                slo_ns: (m.slo_ms * 1e6).round() as u64,
+                slo_ns: Ns::from_ms(m.slo_ms).get(),
                 rate_rps: m.rate_rps,
                 arrival: workload.arrival.clone(),
                 batch: workload

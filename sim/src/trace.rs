@@ -2,6 +2,7 @@
 //! `migsched_core::trace`): the conversion the binary's trace writer uses, and an in-memory
 //! recorder for tests and tools that check traces without files.
 
+use migsched_core::Ns;
 use migsched_core::{
     BATCHING_DYNAMIC, BATCHING_PREBATCHED, Event, TRACE_FORMAT, TraceEvent, TraceHeader,
     TraceInstance, TraceModel,
@@ -113,7 +114,7 @@ pub fn trace_header(setup: &SimSetup, config: &SimConfig, report: &SimReport) ->
             .iter()
             .map(|m| TraceModel {
                 model: m.name.clone(),
-                slo_ms: m.slo_ns as f64 / 1e6,
+                slo_ms: Ns(m.slo_ns).ms(),
             })
             .collect(),
         work_conserving: report.work_conserving,

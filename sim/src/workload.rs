@@ -1,6 +1,7 @@
 //! Workloads: per model an arrival process (Poisson, Gamma with a coefficient of variation,
 //! on/off, or replay of a trace) and the batch size each query carries.
 
+use migsched_core::Ns;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -279,7 +280,7 @@ pub fn parse_trace_csv(text: &str, origin: &str) -> Result<Vec<Replayed>, Worklo
                 })?,
         };
         out.push(Replayed {
-            t_ns: (t * 1e9).round() as u64,
+            t_ns: Ns::from_s(t).get(),
             model: m,
             batch: b,
         });

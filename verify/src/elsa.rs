@@ -49,7 +49,7 @@ pub struct ElsaDecision {
 }
 
 fn ms(ns: f64) -> String {
-    crate::plan::fmt_num(ns / 1e6)
+    crate::plan::fmt_num(migsched_core::time::ns_to_ms(ns))
 }
 
 /// Replays the rule over `choices` in visiting order. `None` when there are no choices.

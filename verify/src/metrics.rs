@@ -62,7 +62,7 @@ pub fn metrics_of(requests: &[(u32, Outcome)], duration_ns: u64) -> Metrics {
             }
         }
         latencies.sort_unstable();
-        let seconds = duration_ns as f64 / 1e9;
+        let seconds = migsched_core::Ns(duration_ns).s();
         if m.requests > 0 {
             m.slo_attainment = Some(m.slo_met as f64 / m.requests as f64);
         }
@@ -72,9 +72,9 @@ pub fn metrics_of(requests: &[(u32, Outcome)], duration_ns: u64) -> Metrics {
         }
         if !latencies.is_empty() {
             let sum: f64 = latencies.iter().map(|&l| l as f64).sum();
-            m.latency_ms_mean = Some(sum / latencies.len() as f64 / 1e6);
+            m.latency_ms_mean = Some(migsched_core::time::ns_to_ms(sum / latencies.len() as f64));
         }
-        let pct = |p: f64| nearest_rank(&latencies, p).map(|l| l as f64 / 1e6);
+        let pct = |p: f64| nearest_rank(&latencies, p).map(|l| migsched_core::Ns(l).ms());
         m.latency_ms_p50 = pct(0.50);
         m.latency_ms_p90 = pct(0.90);
         m.latency_ms_p99 = pct(0.99);

@@ -40,6 +40,7 @@
 //!
 //! Node-level traces (LazyBatching and its baselines) are checked by [`crate::node`].
 
+use migsched_core::Ns;
 use std::collections::{BTreeMap, BTreeSet};
 
 use migsched_core::{
@@ -238,7 +239,7 @@ struct Req {
 
 /// An SLO in ms as whole nanoseconds.
 pub fn slo_ns(slo_ms: f64) -> u64 {
-    (slo_ms * 1e6).round().max(0.0) as u64
+    Ns::from_ms(slo_ms).get()
 }
 
 struct Checker<'t> {

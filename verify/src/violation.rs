@@ -275,14 +275,7 @@ impl Location {
 /// Formats nanoseconds as milliseconds with nanosecond precision, trailing zeros dropped
 /// (`2101500` → `2.1015 ms`).
 pub fn format_ns(ns: u64) -> String {
-    let ms = ns / 1_000_000;
-    let frac = ns % 1_000_000;
-    if frac == 0 {
-        format!("{ms} ms")
-    } else {
-        let digits = format!("{frac:06}");
-        format!("{ms}.{} ms", digits.trim_end_matches('0'))
-    }
+    migsched_core::Ns(ns).to_string()
 }
 
 impl fmt::Display for Location {

@@ -19,6 +19,7 @@
 //! - **Rates** over time: a base rate per model times a [`RateProfile`], arrivals by thinning a
 //!   Poisson process at the peak rate (one xoshiro stream per model).
 
+use migsched_core::Ns;
 use std::collections::VecDeque;
 
 use migsched_core::metrics::RunMetrics;
@@ -277,7 +278,7 @@ struct GpuState {
 }
 
 fn ns(s: f64) -> u64 {
-    (s * 1e9).round().max(0.0) as u64
+    Ns::from_s(s).get()
 }
 
 struct World<'a> {
@@ -357,7 +358,7 @@ impl World<'_> {
         for step in 0..n {
             let ti = (self.gpus[gi].gpulets[li].next + step) % n;
             let task = self.gpus[gi].gpulets[li].cfg.tasks[ti].clone();
-            let slo = ns(self.models[task.model].slo_ms / 1e3);
+            let slo = Ns::from_ms(self.models[task.model].slo_ms).get();
             // Drop what can no longer start in time.
             while let Some(r) = self.queues[task.model].front() {
                 if r.arrival + slo <= now {
@@ -400,7 +401,7 @@ impl World<'_> {
                 _ => 1.0,
             };
             self.report.batches += 1;
-            let service = ns(cost.latency_ms * factor / 1e3).max(1);
+            let service = Ns::from_ms(cost.latency_ms * factor).get().max(1);
             let instance = self.gpus[gi].gpulets[li].instances[ti];
             for &(m, _) in &members {
                 self.log(now, || Event::Dispatch {
@@ -571,7 +572,7 @@ pub fn simulate_gpulets(
                 if t >= end {
                     continue;
                 }
-                let rate = models[m].rate_rps * opts.profile.at(t as f64 / 1e9);
+                let rate = models[m].rate_rps * opts.profile.at(Ns(t).s());
                 let next = t + ns(rngs[m].exponential(1.0 / (models[m].rate_rps * peak))).max(1);
                 w.q.push(next, Ev::Arrival(m));
                 // Thinning: keep with probability rate / peak rate.
@@ -617,10 +618,10 @@ pub fn simulate_gpulets(
                 }
                 let true_rps = models
                     .iter()
-                    .map(|m| m.rate_rps * opts.profile.at(t as f64 / 1e9))
+                    .map(|m| m.rate_rps * opts.profile.at(Ns(t).s()))
                     .sum();
                 let point = EpochPoint {
-                    t_s: t as f64 / 1e9,
+                    t_s: Ns(t).s(),
                     gpus_serving: w.serving(t),
                     gpus_configured: w.configured(),
                     true_rps,
@@ -672,7 +673,7 @@ impl<'a> World<'a> {
             return;
         };
         let mi = r.model;
-        let slo = ns(self.models[mi].slo_ms / 1e3);
+        let slo = Ns::from_ms(self.models[mi].slo_ms).get();
         self.log(t, || Event::Finish {
             instance: r.instance,
             slot: 0,
@@ -698,7 +699,7 @@ impl<'a> World<'a> {
         // Whatever is still queued (no gpulet serves its model any more) is dropped at its
         // deadline.
         for (m, model) in models.iter().enumerate() {
-            let slo = ns(model.slo_ms / 1e3);
+            let slo = Ns::from_ms(model.slo_ms).get();
             while let Some(r) = self.queues[m].pop_front() {
                 self.report.models[m].dropped += 1;
                 self.recorder.dropped(m);

@@ -1,6 +1,7 @@
 //! What a node-level run reports as it goes: arrivals and each node kernel's start and finish,
 //! as borrowed events, and a recorder that turns them into trace lines.
 
+use migsched_core::Ns;
 use migsched_core::{Event, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance, TraceModel};
 
 use super::profile::NodeProfile;
@@ -166,7 +167,7 @@ pub fn node_trace_header(
         }],
         models: vec![TraceModel {
             model: model.to_string(),
-            slo_ms: config.slo_ns as f64 / 1e6,
+            slo_ms: Ns(config.slo_ns).ms(),
         }],
         work_conserving: !matches!(config.policy, super::Policy::Graph { .. }),
         batching: None,

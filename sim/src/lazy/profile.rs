@@ -3,6 +3,7 @@
 //! per-node tables) or from the analytic model of a zoo graph. The whole model's latency at a
 //! batch is by definition the sum of its nodes' latencies from the same source.
 
+use migsched_core::Ns;
 use std::collections::BTreeMap;
 
 use migsched_core::TraceNode;
@@ -182,7 +183,7 @@ impl NodeProfile {
                 latency = vec![Vec::with_capacity(max_batch as usize); kernels.len()];
             }
             for (row, &i) in latency.iter_mut().zip(&kernels) {
-                row.push(((nodes[i].latency_us * 1e3).round() as u64).max(1));
+                row.push(Ns::from_us(nodes[i].latency_us).get().max(1));
             }
         }
         Ok(NodeProfile::from_table(names, latency))

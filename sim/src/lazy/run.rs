@@ -1,6 +1,7 @@
 //! The node-level event loop of one instance: arrivals, one node kernel at a time, and a
 //! scheduling point once every event of an instant has been applied.
 
+use migsched_core::Ns;
 use serde::Serialize;
 
 use super::error::LazyError;
@@ -363,15 +364,15 @@ impl Run<'_> {
     }
 
     fn report(self, end: u64) -> NodeReport {
-        let secs = end.max(1) as f64 / 1e9;
+        let secs = Ns(end.max(1)).s();
         NodeReport {
             policy: self.config.policy.name().to_string(),
             parameters: self.config.policy.parameters(),
             seed: self.config.seed,
-            slo_ms: self.config.slo_ns as f64 / 1e6,
+            slo_ms: Ns(self.config.slo_ns).ms(),
             nodes: self.profile.node_count(),
             end_ns: end,
-            duration_s: end as f64 / 1e9,
+            duration_s: Ns(end).s(),
             requests: self.arrived,
             completed: self.completed,
             in_flight: self.arrived - self.completed,
