@@ -29,9 +29,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::catalog::Catalog;
+use crate::error::InputError;
 use crate::layout::Driver;
 
 /// A validated instance.
@@ -153,17 +153,9 @@ pub struct ModelDemand {
     pub batch_distribution: Option<Vec<(u32, f64)>>,
 }
 
-/// An instance file that cannot be used; names the file and the field.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{origin}: {field}{}{message}", if field.is_empty() { "" } else { ": " })]
-pub struct InstanceError {
-    /// File name.
-    pub origin: String,
-    /// The field, e.g. `models[2].rate_rps` (empty for syntax errors).
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
+/// An instance file that cannot be used: the located [`InputError`] naming the file and the
+/// field (e.g. `models[2].rate_rps`; none for syntax errors).
+pub type InstanceError = InputError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,10 +223,13 @@ impl Instance {
         origin: &str,
         default_name: &str,
     ) -> Result<Instance, InstanceError> {
-        let err = |field: String, message: String| InstanceError {
-            origin: origin.to_string(),
-            field,
-            message,
+        let err = |field: String, message: String| {
+            let e = InputError::new(origin, message);
+            if field.is_empty() {
+                e
+            } else {
+                e.with_field(field)
+            }
         };
         if text.trim().is_empty() {
             return Err(err(

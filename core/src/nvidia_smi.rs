@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::error::InputError;
+
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, GpuType, Profile};
@@ -49,26 +51,16 @@ pub struct LgippRow {
     pub line: usize,
 }
 
-/// A saved output that cannot be read; names the file, line and column.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{origin}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct NvidiaSmiError {
-    /// File name.
-    pub origin: String,
-    /// 1-based line, when the problem is on one.
-    pub line: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
+/// Saved `nvidia-smi` output that cannot be read: the located [`InputError`] (file, line).
+pub type NvidiaSmiError = InputError;
 
 /// Parses `nvidia-smi mig -lgip` output (the boxed table, 79 or 81 columns wide; the second
 /// line of each row, CE/JPEG/OFA, is not needed). Lines that are not profile rows (a pasted
 /// prompt, headings, notes) are skipped.
 pub fn parse_lgip(text: &str, origin: &str) -> Result<Vec<LgipRow>, NvidiaSmiError> {
     let err = |line: Option<usize>, message: String| NvidiaSmiError {
-        origin: origin.to_string(),
         line,
-        message,
+        ..InputError::new(origin, message)
     };
     let mut rows = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -155,9 +147,8 @@ pub fn parse_lgip(text: &str, origin: &str) -> Result<Vec<LgipRow>, NvidiaSmiErr
 /// lines (a pasted prompt, notes) are skipped; a malformed row is an error.
 pub fn parse_lgipp(text: &str, origin: &str) -> Result<Vec<LgippRow>, NvidiaSmiError> {
     let err = |line: Option<usize>, message: String| NvidiaSmiError {
-        origin: origin.to_string(),
         line,
-        message,
+        ..InputError::new(origin, message)
     };
     let mut rows = Vec::new();
     for (i, raw) in text.lines().enumerate() {

@@ -14,9 +14,7 @@
 //! Every error is an [`ImportError`] naming the file, the line and, where there is one, the
 //! column (by number and by name).
 
-use std::fmt;
-
-use thiserror::Error;
+pub use crate::error::InputError;
 
 pub mod parvagpu;
 pub mod parvagpu_slo;
@@ -26,54 +24,24 @@ pub use parvagpu::{parse_profile_file, parse_profiles};
 pub use parvagpu_slo::{Demand, Scenario, parse_scenarios};
 pub use perf_analyzer::{LatencyStat, PerfAnalyzerOptions, UnknownLatencyStat, parse_row};
 
-/// An input an importer cannot use. Displays as `file:line: column N (name): message`,
-/// leaving out the parts that do not apply.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{origin}{}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default(), column.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
-pub struct ImportError {
-    /// File name or other description of the source.
-    pub origin: String,
-    /// 1-based line in that file (the header, where there is one, is line 1).
-    pub line: Option<usize>,
-    /// The offending column.
-    pub column: Option<Column>,
-    /// What is wrong, with the offending value.
-    pub message: String,
-}
+/// An input an importer cannot use: the located [`InputError`], displayed as
+/// `file:line: column N (name): message`, leaving out the parts that do not apply.
+pub type ImportError = InputError;
 
-/// A column of a CSV file, by 1-based position and by name (the header's, or what the
-/// position means in a file without a header).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    /// 1-based position in the line.
-    pub number: usize,
-    /// The column's name.
-    pub name: String,
-}
-
-impl fmt::Display for Column {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "column {} ({})", self.number, self.name)
-    }
-}
-
-impl ImportError {
-    /// An error at a position of `origin`.
-    pub(crate) fn at(
-        origin: &str,
-        line: Option<usize>,
-        column: Option<(usize, &str)>,
-        message: impl Into<String>,
-    ) -> ImportError {
-        ImportError {
-            origin: origin.to_string(),
-            line,
-            column: column.map(|(i, name)| Column {
-                number: i + 1,
-                name: name.to_string(),
-            }),
-            message: message.into(),
-        }
+/// An importer's error at a position of `origin`: a line and a 0-based column with its name.
+pub(crate) fn import_error(
+    origin: &str,
+    line: Option<usize>,
+    column: Option<(usize, &str)>,
+    message: impl Into<String>,
+) -> ImportError {
+    let e = InputError {
+        line,
+        ..InputError::new(origin, message)
+    };
+    match column {
+        Some((i, name)) => e.with_field(format!("column {} ({name})", i + 1)),
+        None => e,
     }
 }
 

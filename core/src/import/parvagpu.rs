@@ -34,7 +34,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ImportError, numbered_lines};
+use super::{ImportError, import_error, numbered_lines};
 use crate::catalog::{GpuType, Profile};
 use crate::profile_table::{RawRow, split_csv_line};
 
@@ -81,7 +81,7 @@ pub fn parse_profile_file(
     gpu: &GpuType,
 ) -> Result<Vec<RawRow>, ImportError> {
     let err = |line: Option<usize>, column: Option<usize>, message: String| {
-        ImportError::at(origin, line, column.map(|c| (c, HEADER[c])), message)
+        import_error(origin, line, column.map(|c| (c, HEADER[c])), message)
     };
     let Some(model) = model_name(stem) else {
         return Err(err(
@@ -251,7 +251,7 @@ pub fn parse_profiles<S: AsRef<str>, T: AsRef<str>>(
         let origin = format!("{stem}.csv");
         if let Some(model) = model_name(stem) {
             if let Some(first) = models.insert(model.clone(), stem) {
-                return Err(ImportError::at(
+                return Err(import_error(
                     &origin,
                     None,
                     None,

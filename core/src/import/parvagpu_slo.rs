@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::parvagpu::model_name;
-use super::{ImportError, numbered_lines};
+use super::{ImportError, import_error, numbered_lines};
 
 /// The latency file's name, as errors give it.
 pub const LATENCY_FILE: &str = "SLO_latency.csv";
@@ -56,7 +56,7 @@ pub fn parse_scenarios<M: AsRef<str>>(
     rate_text: &str,
     models: &[M],
 ) -> Result<Vec<Scenario>, ImportError> {
-    let list_err = |message: String| ImportError::at(MODEL_LIST, None, None, message);
+    let list_err = |message: String| import_error(MODEL_LIST, None, None, message);
     let mut names = Vec::with_capacity(models.len());
     for (i, stem) in models.iter().map(AsRef::as_ref).enumerate() {
         let name = model_name(stem).ok_or_else(|| {
@@ -85,7 +85,7 @@ pub fn parse_scenarios<M: AsRef<str>>(
         } else {
             (RATE_FILE, &rate, LATENCY_FILE, latency.len())
         };
-        return Err(ImportError::at(
+        return Err(import_error(
             longer,
             Some(rows[count].0),
             None,
@@ -100,7 +100,7 @@ pub fn parse_scenarios<M: AsRef<str>>(
         let mut demands = Vec::new();
         for (c, name) in names.iter().enumerate() {
             let mismatch = |message: String| {
-                ImportError::at(
+                import_error(
                     RATE_FILE,
                     Some(*rate_line),
                     Some((c, name)),
@@ -131,7 +131,7 @@ pub fn parse_scenarios<M: AsRef<str>>(
             }
         }
         if demands.is_empty() {
-            return Err(ImportError::at(
+            return Err(import_error(
                 LATENCY_FILE,
                 Some(*latency_line),
                 None,
@@ -160,7 +160,7 @@ fn parse_file(
     for (lineno, line) in numbered_lines(text) {
         let cells = crate::profile_table::split_csv_line(line);
         if cells.len() != models.len() {
-            return Err(ImportError::at(
+            return Err(import_error(
                 origin,
                 Some(lineno),
                 None,
@@ -181,7 +181,7 @@ fn parse_file(
             match cell.parse::<f64>() {
                 Ok(x) if x.is_finite() && x > 0.0 => values.push(Some(x)),
                 _ => {
-                    return Err(ImportError::at(
+                    return Err(import_error(
                         origin,
                         Some(lineno),
                         Some((c, &models[c])),
@@ -193,7 +193,7 @@ fn parse_file(
         rows.push((lineno, values));
     }
     if rows.is_empty() {
-        return Err(ImportError::at(
+        return Err(import_error(
             origin,
             None,
             None,

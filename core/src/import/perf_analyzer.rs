@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
-use super::{ImportError, numbered_lines};
+use super::{ImportError, import_error, numbered_lines};
 use crate::profile_table::{RawRow, split_csv_line};
 
 /// The `source` of an imported row.
@@ -137,7 +137,7 @@ pub fn parse_row(
 ) -> Result<RawRow, ImportError> {
     let mut lines = numbered_lines(text);
     let Some((header_line, header)) = lines.next() else {
-        return Err(ImportError::at(
+        return Err(import_error(
             origin,
             None,
             None,
@@ -153,7 +153,7 @@ pub fn parse_row(
         .collect();
     let find = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
     let missing = |name: &str, why: &str| {
-        ImportError::at(
+        import_error(
             origin,
             Some(header_line),
             None,
@@ -185,7 +185,7 @@ pub fn parse_row(
     for (lineno, line) in lines {
         let cells = split_csv_line(line);
         if cells.len() != names.len() {
-            return Err(ImportError::at(
+            return Err(import_error(
                 origin,
                 Some(lineno),
                 None,
@@ -198,7 +198,7 @@ pub fn parse_row(
         }
         let value = cells[concurrency_col].trim();
         let Ok(concurrency) = value.parse::<u32>() else {
-            return Err(ImportError::at(
+            return Err(import_error(
                 origin,
                 Some(lineno),
                 Some((concurrency_col, &names[concurrency_col])),
@@ -206,7 +206,7 @@ pub fn parse_row(
             ));
         };
         if let Some((first, ..)) = rows.iter().find(|r| r.1 == concurrency) {
-            return Err(ImportError::at(
+            return Err(import_error(
                 origin,
                 Some(lineno),
                 Some((concurrency_col, &names[concurrency_col])),
@@ -221,17 +221,12 @@ pub fn parse_row(
     };
     let Some((lineno, _, cells)) = chosen else {
         if rows.is_empty() {
-            return Err(ImportError::at(
-                origin,
-                None,
-                None,
-                "no rows after the header",
-            ));
+            return Err(import_error(origin, None, None, "no rows after the header"));
         }
         let mut levels: Vec<u32> = rows.iter().map(|r| r.1).collect();
         levels.sort_unstable();
         let levels: Vec<String> = levels.iter().map(u32::to_string).collect();
-        return Err(ImportError::at(
+        return Err(import_error(
             origin,
             None,
             Some((concurrency_col, &names[concurrency_col])),
@@ -246,7 +241,7 @@ pub fn parse_row(
         let value = cells[c].trim();
         match value.parse::<f64>() {
             Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-            _ => Err(ImportError::at(
+            _ => Err(import_error(
                 origin,
                 Some(*lineno),
                 Some((c, &names[c])),
