@@ -12,8 +12,8 @@ use migsched_sim::lazy::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::Env;
-use super::nodes::analytic_node_profile;
+use crate::Env;
+use crate::nodes::analytic_node_profile;
 use crate::report::markdown;
 use crate::report::plot::{BarChart, write_both};
 use crate::tables::{ColumnData, write_table};
@@ -141,6 +141,7 @@ fn run_one(
     Ok(simulate_nodes(p, &config, &mut migsched_sim::NoObserver)?)
 }
 
+/// Runs `reproduce lazybatching` into `out`; returns the summary.
 pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
     let seconds = if quick { 1.0 } else { 10.0 };
     let mut rows: Vec<Row> = Vec::new();
