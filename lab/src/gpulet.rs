@@ -106,45 +106,9 @@ pub fn sim_config(problem: &GpuletProblem, plan: &Plan) -> Result<Vec<SimGpu>> {
     Ok(gpus)
 }
 
-/// Parses `--rates`.
+/// Parses `--rates` (errors name the option).
 pub fn parse_rates(s: &str) -> Result<RateProfile> {
-    let num = |p: &str| -> Result<f64> {
-        p.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .with_context(|| format!("--rates {s}: '{p}' is not a non-negative number"))
-    };
-    if s == "constant" {
-        return Ok(RateProfile::Constant);
-    }
-    if let Some(rest) = s.strip_prefix("steps:") {
-        let mut steps = Vec::new();
-        for part in rest.split(',') {
-            let (t, f) = part
-                .split_once('=')
-                .with_context(|| format!("--rates {s}: step '{part}' is not T=FACTOR"))?;
-            steps.push((num(t)?, num(f)?));
-        }
-        if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
-            bail!("--rates {s}: step times must increase");
-        }
-        return Ok(RateProfile::Steps(steps));
-    }
-    if let Some(rest) = s.strip_prefix("diurnal:") {
-        let (p, a) = rest
-            .split_once(':')
-            .with_context(|| format!("--rates {s}: expected diurnal:PERIOD_S:AMPLITUDE"))?;
-        let (period_s, amplitude) = (num(p)?, num(a)?);
-        if period_s <= 0.0 || amplitude >= 1.0 {
-            bail!("--rates {s}: the period must be positive and the amplitude below 1");
-        }
-        return Ok(RateProfile::Diurnal {
-            period_s,
-            amplitude,
-        });
-    }
-    bail!("--rates '{s}' is not constant, steps:T=F,... or diurnal:PERIOD_S:AMPLITUDE")
+    s.parse().map_err(|e| anyhow::anyhow!("--rates {e}"))
 }
 
 /// Parses a gpulet method name.

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::ValueEnum;
 use migsched_sim::schedulers::{Elsa, Fifs, LeastLoaded, RoundRobin};
 use migsched_sim::{Arrival, Noise, QueryBatch, Scheduler};
@@ -56,74 +56,19 @@ impl FromStr for SchedulerKind {
     }
 }
 
-/// Parses its command-line form.
+/// Parses `--arrival` (errors name the option).
 pub fn parse_arrival(s: &str) -> Result<Arrival> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let num = |p: &str, what: &str| -> Result<f64> {
-        p.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x > 0.0)
-            .with_context(|| format!("--arrival {s}: {what} '{p}' is not a positive number"))
-    };
-    Ok(match parts.as_slice() {
-        ["poisson"] => Arrival::Poisson,
-        ["gamma", cv] => Arrival::Gamma { cv: num(cv, "CV")? },
-        ["onoff", on, off] => Arrival::OnOff {
-            on_s: num(on, "ON_S")?,
-            off_s: num(off, "OFF_S")?,
-        },
-        _ => bail!("--arrival '{s}' is not poisson, gamma:CV or onoff:ON_S:OFF_S"),
-    })
+    s.parse().map_err(|e| anyhow!("--arrival {e}"))
 }
 
-/// Parses its command-line form.
+/// Parses `--query-batch` (errors name the option).
 pub fn parse_query_batch(s: &str) -> Result<QueryBatch> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let int = |p: &str| -> Result<u32> {
-        p.parse::<u32>()
-            .ok()
-            .filter(|&b| b >= 1)
-            .with_context(|| format!("--query-batch {s}: '{p}' is not a batch ≥ 1"))
-    };
-    let float = |p: &str| -> Result<f64> {
-        p.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .with_context(|| format!("--query-batch {s}: '{p}' is not a number"))
-    };
-    Ok(match parts.as_slice() {
-        ["one"] => QueryBatch::One,
-        ["fixed", b] => QueryBatch::Fixed { batch: int(b)? },
-        ["lognormal", mu, sigma, min, max] => {
-            let (min, max) = (int(min)?, int(max)?);
-            if min > max {
-                bail!("--query-batch {s}: MIN {min} is above MAX {max}");
-            }
-            QueryBatch::LogNormal {
-                mu: float(mu)?,
-                sigma: float(sigma)?.abs(),
-                min,
-                max,
-            }
-        }
-        _ => bail!("--query-batch '{s}' is not one, fixed:B or lognormal:MU:SIGMA:MIN:MAX"),
-    })
+    s.parse().map_err(|e| anyhow!("--query-batch {e}"))
 }
 
-/// Parses its command-line form.
+/// Parses `--noise` (errors name the option).
 pub fn parse_noise(s: &str) -> Result<Noise> {
-    Ok(match s.split(':').collect::<Vec<_>>().as_slice() {
-        ["none"] => Noise::None,
-        ["exp"] => Noise::Exponential,
-        ["lognormal", cv] => Noise::LogNormal {
-            cv: cv
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .with_context(|| format!("--noise {s}: CV '{cv}' is not a positive number"))?,
-        },
-        _ => bail!("--noise '{s}' is not none, exp or lognormal:CV"),
-    })
+    s.parse().map_err(|e| anyhow!("--noise {e}"))
 }
 
 /// The scheduler a command line asks for.

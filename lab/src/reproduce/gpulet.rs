@@ -108,22 +108,51 @@ fn peak(
     Ok(lo)
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct PeakRow {
-    scenario: String,
-    method: String,
-    gpus: u32,
-    planned_peak_rps: f64,
-    simulated_peak_rps: Option<f64>,
+/// A gpulet method in results, by its name (`gpulet`, `timeshare`, ...).
+mod method_name {
+    use migsched_solver::GpuletMethod;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &GpuletMethod, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(m.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<GpuletMethod, D::Error> {
+        let text = String::deserialize(de)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ScaleRow {
-    method: String,
-    t_s: f64,
-    true_rps: f64,
-    gpus_serving: u32,
-    gpus_configured: u32,
+/// One method's SLO-preserving peak on one scenario.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PeakRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// The method.
+    #[serde(with = "method_name")]
+    pub method: GpuletMethod,
+    /// GPUs available.
+    pub gpus: u32,
+    /// Largest total rate the method plans within the GPUs, requests/s.
+    pub planned_peak_rps: f64,
+    /// Largest total rate whose simulation keeps the target, requests/s (simulated methods).
+    pub simulated_peak_rps: Option<f64>,
+}
+
+/// One autoscaling epoch of one method.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ScaleRow {
+    /// The method.
+    #[serde(with = "method_name")]
+    pub method: GpuletMethod,
+    /// Epoch time, s.
+    pub t_s: f64,
+    /// True total rate, requests/s.
+    pub true_rps: f64,
+    /// GPUs serving.
+    pub gpus_serving: u32,
+    /// GPUs configured (serving or being reconfigured).
+    pub gpus_configured: u32,
 }
 
 /// `migsched reproduce gpulet`: gpulet (with and without interference awareness) against
@@ -153,7 +182,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
             };
             rows.push(PeakRow {
                 scenario: s.name.to_string(),
-                method: m.name().to_string(),
+                method: m,
                 gpus,
                 planned_peak_rps: planned,
                 simulated_peak_rps: simulated,
@@ -201,7 +230,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
         )?;
         for e in &r.epochs {
             scale_rows.push(ScaleRow {
-                method: m.name().to_string(),
+                method: m,
                 t_s: e.t_s,
                 true_rps: e.true_rps,
                 gpus_serving: e.gpus_serving,
@@ -235,21 +264,32 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
 }
 
 /// Everything `reproduce gpulet` measured (`results.json`).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct GpuletResults {
-    target: String,
-    quick: bool,
-    seed: u64,
-    gpus: u32,
-    sim_s: f64,
-    epoch_s: f64,
-    reconfig_s: f64,
-    span_s: f64,
-    peak_target: f64,
-    peak: Vec<PeakRow>,
-    autoscale: Vec<ScaleRow>,
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GpuletResults {
+    /// `gpulet`.
+    pub target: String,
+    /// Whether the run was quick.
+    pub quick: bool,
+    /// Seed of every simulation.
+    pub seed: u64,
+    /// GPUs of the peak comparison.
+    pub gpus: u32,
+    /// Simulated seconds of each peak step.
+    pub sim_s: f64,
+    /// Autoscaling epoch, s.
+    pub epoch_s: f64,
+    /// Reconfiguration delay, s.
+    pub reconfig_s: f64,
+    /// Simulated seconds of the autoscaling run.
+    pub span_s: f64,
+    /// SLO attainment the peak keeps.
+    pub peak_target: f64,
+    /// Peaks per scenario and method.
+    pub peak: Vec<PeakRow>,
+    /// Autoscaling epochs per method.
+    pub autoscale: Vec<ScaleRow>,
     /// (method, GPU-seconds, SLO attainment).
-    autoscale_summary: Vec<(String, f64, f64)>,
+    pub autoscale_summary: Vec<(String, f64, f64)>,
 }
 
 /// Renders `results.json` of a gpulet run again into `out` (`migsched report`).
@@ -276,7 +316,7 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
             ),
             (
                 "method",
-                ColumnData::Str(rows.iter().map(|r| r.method.clone()).collect()),
+                ColumnData::Str(rows.iter().map(|r| r.method.name().to_string()).collect()),
             ),
             (
                 "gpus",
@@ -301,7 +341,12 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
         &[
             (
                 "method",
-                ColumnData::Str(scale_rows.iter().map(|r| r.method.clone()).collect()),
+                ColumnData::Str(
+                    scale_rows
+                        .iter()
+                        .map(|r| r.method.name().to_string())
+                        .collect(),
+                ),
             ),
             (
                 "t_s",
@@ -351,7 +396,7 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
                             .iter()
                             .map(|s| {
                                 rows.iter()
-                                    .find(|r| r.scenario == s.name && r.method == m.name())
+                                    .find(|r| r.scenario == s.name && r.method == *m)
                                     .and_then(|r| r.simulated_peak_rps)
                                     .unwrap_or(0.0)
                             })
@@ -374,7 +419,7 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
                     name: m.name().to_string(),
                     points: scale_rows
                         .iter()
-                        .filter(|r| r.method == m.name())
+                        .filter(|r| r.method == *m)
                         .map(|r| (r.t_s, f64::from(r.gpus_serving)))
                         .collect(),
                 })
@@ -400,13 +445,13 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
     for s in &SCENARIOS {
         let ts = rows
             .iter()
-            .find(|r| r.scenario == s.name && r.method == "timeshare")
+            .find(|r| r.scenario == s.name && r.method == GpuletMethod::Timeshare)
             .and_then(|r| r.simulated_peak_rps)
             .unwrap_or(f64::NAN);
         for r in rows.iter().filter(|r| r.scenario == s.name) {
             table.push(vec![
                 r.scenario.clone(),
-                r.method.clone(),
+                r.method.name().to_string(),
                 format!("{:.0}", r.planned_peak_rps),
                 r.simulated_peak_rps
                     .map_or("-".into(), |x| format!("{x:.0}")),

@@ -20,14 +20,18 @@ use crate::tables::{ColumnData, write_table};
 
 /// Simulation lengths for one reproduction.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Budget {
-    peak_s: f64,
-    point_s: f64,
-    sweep_s: f64,
+pub struct Budget {
+    /// Simulated seconds of each peak-search step.
+    pub peak_s: f64,
+    /// Simulated seconds of the run at load 1.
+    pub point_s: f64,
+    /// Simulated seconds of each point of the load sweep.
+    pub sweep_s: f64,
 }
 
 impl Budget {
-    fn new(quick: bool) -> Budget {
+    /// The lengths of a quick or a full run.
+    pub fn new(quick: bool) -> Budget {
         if quick {
             Budget {
                 peak_s: 3.0,
@@ -44,26 +48,139 @@ impl Budget {
     }
 }
 
-/// One configuration measured: a plan served by a scheduler.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
-    instance: String,
-    config: String,
-    scheduler: String,
-    gpus: u32,
-    peak_load: f64,
-    slo_attainment_at_1: f64,
-    p99_ms_at_1: Vec<(String, f64)>,
+/// A plan compared: PARIS's, the best homogeneous split, or the ILP's routed plan. Written in
+/// results as its label (`PARIS`, `homogeneous 1g.10gb (3+4)`, `ILP routing, rho 0.7 (4 GPUs)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Config {
+    /// PARIS's heterogeneous partition.
+    Paris,
+    /// Every GPU split into one profile; instances per model in `split` (the models' order).
+    Homogeneous {
+        /// The profile of every instance.
+        profile: String,
+        /// Instances of each model.
+        split: Vec<u32>,
+    },
+    /// The ILP's plan with routing (ρ 0.7).
+    IlpRouting {
+        /// GPUs it uses.
+        gpus: u32,
+    },
 }
 
+impl std::fmt::Display for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Config::Paris => f.write_str("PARIS"),
+            Config::Homogeneous { profile, split } => {
+                let split: Vec<String> = split.iter().map(u32::to_string).collect();
+                write!(f, "homogeneous {profile} ({})", split.join("+"))
+            }
+            Config::IlpRouting { gpus } => write!(f, "ILP routing, rho 0.7 ({gpus} GPUs)"),
+        }
+    }
+}
+
+impl From<Config> for String {
+    fn from(c: Config) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for Config {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Config, String> {
+        let bad = || format!("'{s}' is not a paris-elsa configuration");
+        if s == "PARIS" {
+            return Ok(Config::Paris);
+        }
+        if let Some(rest) = s.strip_prefix("ILP routing, rho 0.7 (") {
+            let gpus = rest.strip_suffix(" GPUs)").ok_or_else(bad)?;
+            return Ok(Config::IlpRouting {
+                gpus: gpus.parse().map_err(|_| bad())?,
+            });
+        }
+        let rest = s.strip_prefix("homogeneous ").ok_or_else(bad)?;
+        let (profile, split) = rest.split_once(" (").ok_or_else(bad)?;
+        let split = split
+            .strip_suffix(')')
+            .ok_or_else(bad)?
+            .split('+')
+            .map(|x| x.parse().map_err(|_| bad()))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Config::Homogeneous {
+            profile: profile.to_string(),
+            split,
+        })
+    }
+}
+
+/// The scheduler's label in results (`FIFS`, `round robin`, `least loaded`, `ELSA`).
+mod sched_label {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::sched::SchedulerKind;
+
+    pub fn label(s: SchedulerKind) -> &'static str {
+        match s {
+            SchedulerKind::Fifs => "FIFS",
+            SchedulerKind::RoundRobin => "round robin",
+            SchedulerKind::LeastLoaded => "least loaded",
+            SchedulerKind::Elsa => "ELSA",
+        }
+    }
+
+    pub fn serialize<S: Serializer>(s: &SchedulerKind, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(label(*s))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<SchedulerKind, D::Error> {
+        let text = String::deserialize(de)?;
+        SchedulerKind::ALL
+            .into_iter()
+            .find(|k| label(*k) == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown scheduler '{text}'")))
+    }
+}
+
+/// One configuration measured: a plan served by a scheduler.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SweepPoint {
-    instance: String,
-    config: String,
-    scheduler: String,
-    load: f64,
-    slo_attainment: f64,
-    p99_ms: f64,
+pub struct Row {
+    /// Instance name (`paris`, `paris-tight`).
+    pub instance: String,
+    /// The plan.
+    pub config: Config,
+    /// The scheduler.
+    #[serde(with = "sched_label")]
+    pub scheduler: SchedulerKind,
+    /// GPUs the plan uses.
+    pub gpus: u32,
+    /// Largest load factor keeping 99% SLO attainment.
+    pub peak_load: f64,
+    /// SLO attainment at load 1.
+    pub slo_attainment_at_1: f64,
+    /// p99 latency per model at load 1, ms.
+    pub p99_ms_at_1: Vec<(String, f64)>,
+}
+
+/// One point of the load sweep of a configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// Instance name.
+    pub instance: String,
+    /// The plan.
+    pub config: Config,
+    /// The scheduler.
+    #[serde(with = "sched_label")]
+    pub scheduler: SchedulerKind,
+    /// Load factor.
+    pub load: f64,
+    /// SLO attainment there.
+    pub slo_attainment: f64,
+    /// p99 latency over all models, ms.
+    pub p99_ms: f64,
 }
 
 fn sim_config(seconds: f64, seed: u64, load: f64) -> SimConfig {
@@ -116,15 +233,6 @@ fn run_at(
     )?)
 }
 
-fn sched_name(s: SchedulerKind) -> &'static str {
-    match s {
-        SchedulerKind::Fifs => "FIFS",
-        SchedulerKind::RoundRobin => "round robin",
-        SchedulerKind::LeastLoaded => "least loaded",
-        SchedulerKind::Elsa => "ELSA",
-    }
-}
-
 /// The best homogeneous split of `gpus` GPUs under FIFS: every GPU split into one profile
 /// class, its instances divided among the models; every class and every division into
 /// positive parts is tried (`quick`: the divisions within one instance of proportional to
@@ -137,9 +245,9 @@ fn best_homogeneous(
     budget: Budget,
     seed: u64,
     quick: bool,
-) -> Result<Option<(String, Plan, SimSetup, f64)>> {
+) -> Result<Option<(Config, Plan, SimSetup, f64)>> {
     let gpu = env.gpu(&instance.gpus[0].gpu)?;
-    let mut best: Option<(String, Plan, SimSetup, f64)> = None;
+    let mut best: Option<(Config, Plan, SimSetup, f64)> = None;
     let mut classes: Vec<(u8, String)> = Vec::new();
     for p in gpu.profiles().iter().filter(|p| !p.is_variant()) {
         if !classes.iter().any(|c| c.0 == p.compute_slices()) {
@@ -188,14 +296,10 @@ fn best_homogeneous(
             let plan = plan_of_servers(env, &servers, "homogeneous split", instance)?;
             let setup = setup_of(env, &plan, instance, path)?;
             let (p, _) = peak(&setup, SchedulerKind::Fifs, budget.peak_s, seed)?;
-            let label = format!(
-                "homogeneous {profile} ({})",
-                split
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join("+")
-            );
+            let label = Config::Homogeneous {
+                profile: profile.clone(),
+                split: split.clone(),
+            };
             if best.as_ref().is_none_or(|b| p > b.3) {
                 best = Some((label, plan, setup, p));
             }
@@ -273,10 +377,12 @@ impl Kind {
     }
     fn matches(self, r: &Row) -> bool {
         match self {
-            Kind::ParisElsa => r.config == "PARIS" && r.scheduler == "ELSA",
-            Kind::ParisFifs => r.config == "PARIS" && r.scheduler == "FIFS",
-            Kind::HomogeneousFifs => r.config.starts_with("homogeneous") && r.scheduler == "FIFS",
-            Kind::IlpElsa => r.config.starts_with("ILP"),
+            Kind::ParisElsa => r.config == Config::Paris && r.scheduler == SchedulerKind::Elsa,
+            Kind::ParisFifs => r.config == Config::Paris && r.scheduler == SchedulerKind::Fifs,
+            Kind::HomogeneousFifs => {
+                matches!(r.config, Config::Homogeneous { .. }) && r.scheduler == SchedulerKind::Fifs
+            }
+            Kind::IlpElsa => matches!(r.config, Config::IlpRouting { .. }),
         }
     }
     /// The peak load of this configuration on an instance (NaN when absent).
@@ -330,16 +436,16 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
         let gpus = paris_plan.gpus_used;
         eprintln!("{name}: searching the best homogeneous split of {gpus} GPUs...");
         let homog = best_homogeneous(env, &instance, &path, gpus, budget, seed, quick)?;
-        let mut configs: Vec<(String, Plan, SimSetup, SchedulerKind)> = Vec::new();
+        let mut configs: Vec<(Config, Plan, SimSetup, SchedulerKind)> = Vec::new();
         let paris_setup = setup_of(env, &paris_plan, &instance, &path)?;
         configs.push((
-            "PARIS".into(),
+            Config::Paris,
             paris_plan.clone(),
             paris_setup.clone(),
             SchedulerKind::Elsa,
         ));
         configs.push((
-            "PARIS".into(),
+            Config::Paris,
             paris_plan.clone(),
             paris_setup,
             SchedulerKind::Fifs,
@@ -355,19 +461,21 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
         }
         let ilp_setup = setup_of(env, &ilp_plan, &instance, &path)?;
         configs.push((
-            format!("ILP routing, rho 0.7 ({} GPUs)", ilp_plan.gpus_used),
+            Config::IlpRouting {
+                gpus: ilp_plan.gpus_used,
+            },
             ilp_plan.clone(),
             ilp_setup,
             SchedulerKind::Elsa,
         ));
         for (label, plan, setup, sched) in &configs {
-            eprintln!("{name}: {label} with {}...", sched_name(*sched));
+            eprintln!("{name}: {label} with {}...", sched_label::label(*sched));
             let (peak_load, _) = peak(setup, *sched, budget.peak_s, seed)?;
             let r = run_at(setup, *sched, budget.point_s, seed, 1.0)?;
             rows.push(Row {
                 instance: name.into(),
                 config: label.clone(),
-                scheduler: sched_name(*sched).into(),
+                scheduler: *sched,
                 gpus: plan.gpus_used,
                 peak_load,
                 slo_attainment_at_1: r.slo_attainment,
@@ -382,7 +490,7 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
                 sweep.push(SweepPoint {
                     instance: name.into(),
                     config: label.clone(),
-                    scheduler: sched_name(*sched).into(),
+                    scheduler: *sched,
                     load,
                     slo_attainment: r.slo_attainment,
                     p99_ms: r.latency_ms.p99,
@@ -407,12 +515,18 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
 /// tables, plots and summary again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParisElsaResults {
-    target: String,
-    quick: bool,
-    seed: u64,
-    budget: Budget,
-    rows: Vec<Row>,
-    sweep: Vec<SweepPoint>,
+    /// `paris-elsa`.
+    pub target: String,
+    /// Whether the run was quick.
+    pub quick: bool,
+    /// Seed of every simulation.
+    pub seed: u64,
+    /// Simulation lengths.
+    pub budget: Budget,
+    /// Every configuration on every instance.
+    pub rows: Vec<Row>,
+    /// The load sweep of every configuration.
+    pub sweep: Vec<SweepPoint>,
 }
 
 /// Writes the tables and plots of `paris-elsa` results into `out`; returns the summary.
@@ -435,11 +549,15 @@ pub fn render(out: &Path, results: &ParisElsaResults) -> Result<String> {
                 ),
                 (
                     "config",
-                    ColumnData::Str(rows.iter().map(|r| r.config.clone()).collect()),
+                    ColumnData::Str(rows.iter().map(|r| r.config.to_string()).collect()),
                 ),
                 (
                     "scheduler",
-                    ColumnData::Str(rows.iter().map(|r| r.scheduler.clone()).collect()),
+                    ColumnData::Str(
+                        rows.iter()
+                            .map(|r| sched_label::label(r.scheduler).to_string())
+                            .collect(),
+                    ),
                 ),
                 (
                     "gpus",
@@ -478,11 +596,16 @@ pub fn render(out: &Path, results: &ParisElsaResults) -> Result<String> {
                 ),
                 (
                     "config",
-                    ColumnData::Str(sweep.iter().map(|r| r.config.clone()).collect()),
+                    ColumnData::Str(sweep.iter().map(|r| r.config.to_string()).collect()),
                 ),
                 (
                     "scheduler",
-                    ColumnData::Str(sweep.iter().map(|r| r.scheduler.clone()).collect()),
+                    ColumnData::Str(
+                        sweep
+                            .iter()
+                            .map(|r| sched_label::label(r.scheduler).to_string())
+                            .collect(),
+                    ),
                 ),
                 (
                     "load",
@@ -505,7 +628,7 @@ pub fn render(out: &Path, results: &ParisElsaResults) -> Result<String> {
         let series: Vec<Series> = mine
             .iter()
             .map(|r| Series {
-                name: format!("{} / {}", r.config, r.scheduler),
+                name: format!("{} / {}", r.config, sched_label::label(r.scheduler)),
                 points: sweep
                     .iter()
                     .filter(|s| {
@@ -531,7 +654,7 @@ pub fn render(out: &Path, results: &ParisElsaResults) -> Result<String> {
         let p99: Vec<Series> = mine
             .iter()
             .map(|r| Series {
-                name: format!("{} / {}", r.config, r.scheduler),
+                name: format!("{} / {}", r.config, sched_label::label(r.scheduler)),
                 points: sweep
                     .iter()
                     .filter(|s| {
@@ -591,8 +714,8 @@ pub fn render(out: &Path, results: &ParisElsaResults) -> Result<String> {
         .map(|r| {
             vec![
                 format!("`{}`", r.instance),
-                r.config.clone(),
-                r.scheduler.clone(),
+                r.config.to_string(),
+                sched_label::label(r.scheduler).to_string(),
                 r.gpus.to_string(),
                 format!("{:.2}", r.peak_load),
                 format!("{:.2}%", 100.0 * r.slo_attainment_at_1),
