@@ -5,6 +5,8 @@
 //! Above core, perf, solver and sim; polars is used here (tables on disk, sweep aggregation)
 //! and in no crate below.
 
+#[cfg(feature = "parquet")]
+pub mod aggregate;
 pub mod bench;
 pub mod gpulet;
 pub mod import;

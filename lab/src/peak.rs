@@ -93,3 +93,106 @@ pub fn peak_search(
     }
     Ok(best)
 }
+
+#[cfg(test)]
+mod tests {
+    use migsched_sim::{ServingMode, Stop};
+    use migsched_solver::{MigMethod, Objective, SolveOptions, solve};
+
+    use super::*;
+    use crate::Env;
+    use crate::inputs::{datasets_dir, load_problem, setup_of};
+    use crate::sched::{SchedulerKind, make_scheduler};
+
+    fn small() -> (SimSetup, SimConfig) {
+        let env = Env::load(None).unwrap();
+        let path = datasets_dir().join("instances").join("small.toml");
+        let (instance, problem) = load_problem(&env, &path).unwrap();
+        let plan = solve(
+            &problem,
+            MigMethod::Greedy,
+            Objective::MinGpus,
+            &SolveOptions::default(),
+        )
+        .plan
+        .unwrap();
+        let setup = setup_of(&env, &plan, &instance, &path).unwrap();
+        let base = SimConfig {
+            stop: Stop::Duration {
+                ns: 1_000_000_000,
+                drain: false,
+            },
+            seed: 1,
+            mode: ServingMode::Dynamic {
+                max_queue_delay_ns: 0,
+            },
+            ..SimConfig::default()
+        };
+        (setup, base)
+    }
+
+    #[test]
+    fn the_peak_meets_the_target_and_a_load_within_tolerance_above_misses() {
+        let (setup, base) = small();
+        let make = || make_scheduler(SchedulerKind::Fifs, 1.0, 1.0);
+        let (target, tolerance) = (0.95, 0.05);
+        let mut steps = Vec::new();
+        let mut seen = 0;
+        let (peak, report) = peak_search(
+            &setup,
+            &base,
+            &make,
+            target,
+            tolerance,
+            64.0,
+            &mut steps,
+            &mut |_| seen += 1,
+        )
+        .unwrap()
+        .expect("some load meets 95%");
+        assert_eq!(seen, steps.len());
+        assert!(report.slo_attainment >= target);
+        assert!(steps.iter().any(|s| s.load == peak && s.meets_target));
+        // Every load that met the target is at most the peak (the search only moves up).
+        assert!(
+            steps
+                .iter()
+                .filter(|s| s.meets_target)
+                .all(|s| s.load <= peak)
+        );
+        // Unless capped, a missing load brackets the peak within the tolerance.
+        if peak < 64.0 {
+            let above = steps
+                .iter()
+                .filter(|s| !s.meets_target && s.load > peak)
+                .map(|s| s.load)
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                above <= peak * (1.0 + tolerance) + 1e-12,
+                "{above} vs {peak}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_target_every_load_meets_stops_at_the_cap() {
+        let (setup, base) = small();
+        let make = || make_scheduler(SchedulerKind::Elsa, 1.0, 1.0);
+        let mut steps = Vec::new();
+        let best = peak_search(
+            &setup,
+            &base,
+            &make,
+            0.0,
+            0.05,
+            4.0,
+            &mut steps,
+            &mut |_| {},
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(best.0, 4.0);
+        let loads: Vec<f64> = steps.iter().map(|s| s.load).collect();
+        assert_eq!(loads, [1.0, 2.0, 4.0]);
+    }
+}

@@ -4,7 +4,9 @@
 //!
 //! Layout of an output directory: `cells/<key>.json` (one finished cell each, written
 //! atomically, so an interrupted run resumes by skipping them) and `results.csv` (plus
-//! `results.parquet` with the `parquet` feature), all cells of the directory in grid order.
+//! `results.parquet` with the `parquet` feature), all cells of the directory in grid order;
+//! with the `parquet` feature also `summary.csv` and `summary.parquet`, the cells over seeds
+//! per (instance, method, scheduler, load), aggregated with polars ([`crate::aggregate`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -260,6 +262,36 @@ pub fn cell_key(instance: &str, method: &str, sched: &str, load: f64, seed: u64)
         .collect()
 }
 
+/// The grid's cells in their fixed order, as (instance, method, scheduler) indices, load and
+/// seed: instances outermost, seeds innermost.
+pub fn grid(
+    instances: usize,
+    methods: usize,
+    schedulers: usize,
+    loads: &[f64],
+    seeds: &[u64],
+) -> Vec<(usize, usize, usize, f64, u64)> {
+    let mut grid = Vec::new();
+    for i in 0..instances {
+        for m in 0..methods {
+            for s in 0..schedulers {
+                for &load in loads {
+                    for &seed in seeds {
+                        grid.push((i, m, s, load, seed));
+                    }
+                }
+            }
+        }
+    }
+    grid
+}
+
+/// Whether grid index `k` belongs to `shard` (zero-based index, count); every index belongs
+/// to exactly one shard of a count, and to the whole grid when `None`.
+pub fn in_shard(k: usize, shard: Option<(usize, usize)>) -> bool {
+    shard.is_none_or(|(i, n)| k % n == i)
+}
+
 struct Loaded {
     name: String,
     path: PathBuf,
@@ -337,22 +369,15 @@ pub fn run(
     }
 
     // The grid, in a fixed order; this shard's part of it.
-    let mut grid: Vec<(usize, usize, usize, f64, u64)> = Vec::new();
-    for i in 0..loaded.len() {
-        for m in 0..methods.len() {
-            for s in 0..scheds.len() {
-                for &load in &spec.loads {
-                    for &seed in &spec.seeds {
-                        grid.push((i, m, s, load, seed));
-                    }
-                }
-            }
-        }
-    }
+    let grid = grid(
+        loaded.len(),
+        methods.len(),
+        scheds.len(),
+        &spec.loads,
+        &spec.seeds,
+    );
     let total = grid.len();
-    let mine: Vec<usize> = (0..total)
-        .filter(|k| shard.is_none_or(|(i, n)| k % n == i))
-        .collect();
+    let mine: Vec<usize> = (0..total).filter(|&k| in_shard(k, shard)).collect();
     let cells_dir = out.join("cells");
     std::fs::create_dir_all(&cells_dir)
         .with_context(|| format!("creating '{}'", cells_dir.display()))?;
@@ -572,8 +597,13 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
         ("version", s(|c| c.version.clone())),
     ];
     write_table(&out.join("results.csv"), &columns)?;
-    if cfg!(feature = "parquet") {
+    #[cfg(feature = "parquet")]
+    {
         write_table(&out.join("results.parquet"), &columns)?;
+        // Over seeds, with polars: one row per (instance, method, scheduler, load).
+        let summary = crate::aggregate::columns(&crate::aggregate::over_seeds(cells)?);
+        write_table(&out.join("summary.csv"), &summary)?;
+        write_table(&out.join("summary.parquet"), &summary)?;
     }
     Ok(())
 }
@@ -625,5 +655,147 @@ mod tests {
     fn fingerprints_differ_for_different_bytes() {
         assert_eq!(fnv1a(b""), "cbf29ce484222325");
         assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
+    }
+
+    fn cell(key: &str, index: usize, seed: u64, slo: Option<f64>) -> Cell {
+        Cell {
+            index,
+            key: key.into(),
+            instance: "small".into(),
+            instance_hash: "0".into(),
+            profiles_hash: "analytic".into(),
+            method: "ilp".into(),
+            objective: "min-gpus".into(),
+            status: if slo.is_some() {
+                "optimal"
+            } else {
+                "infeasible"
+            }
+            .into(),
+            gpus_used: u64::from(slo.is_some()),
+            scheduler: "fifs".into(),
+            load: 1.0,
+            seed,
+            duration_s: 1.0,
+            mode: "prebatched".into(),
+            requests: 10,
+            slo_attainment: slo,
+            throughput_rps: slo.map(|s| 100.0 * s),
+            goodput_rps: slo.map(|s| 90.0 * s),
+            latency_mean_ms: slo.map(|_| 5.0),
+            latency_p99_ms: slo.map(|_| 9.0),
+            failure: slo.is_none().then(|| "no plan (infeasible)".to_string()),
+            version: "0.1.0".into(),
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("migsched-lab-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("cells")).unwrap();
+        d
+    }
+
+    fn put(dir: &Path, c: &Cell) {
+        let text = serde_json::to_string_pretty(c).unwrap() + "\n";
+        std::fs::write(dir.join("cells").join(format!("{}.json", c.key)), text).unwrap();
+    }
+
+    #[test]
+    fn specs_parse_names_into_types() {
+        let text = "instances = [\"i/small.toml\"]\nmethods = [\"ILP\", \"greedy\"]\n\
+                    schedulers = [\"FIFS\", \"round-robin\"]\nloads = [0.5]\nseeds = [1]\n\
+                    duration_s = 2.0\nmode = \"dynamic\"\n";
+        let spec = Spec::parse(text, Path::new("dir/spec.toml")).unwrap();
+        assert_eq!(spec.instances, vec![PathBuf::from("dir/i/small.toml")]);
+        assert_eq!(spec.methods, vec![MigMethod::Ilp, MigMethod::Greedy]);
+        assert_eq!(
+            spec.schedulers,
+            vec![SchedulerKind::Fifs, SchedulerKind::RoundRobin]
+        );
+        assert_eq!(spec.mode, Mode::Dynamic);
+        assert_eq!(spec.objective.0, "min-gpus");
+    }
+
+    #[test]
+    fn spec_errors_name_the_file_and_the_choices() {
+        let base = "instances = [\"a.toml\"]\nmethods = [\"ilp\"]\nloads = [1.0]\nseeds = [1]\n\
+                    duration_s = 1.0\n";
+        let e = |extra: &str| {
+            Spec::parse(&format!("{base}{extra}"), Path::new("s.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            e("schedulers = [\"fast\"]\n"),
+            "s.toml: scheduler 'fast' is not one of fifs, round-robin, least-loaded, elsa"
+        );
+        assert_eq!(
+            e("schedulers = [\"elsa\"]\nmode = \"batch\"\n"),
+            "s.toml: mode 'batch' is neither 'prebatched' nor 'dynamic'"
+        );
+        assert_eq!(e("schedulers = []\n"), "s.toml: 'schedulers' is empty");
+    }
+
+    #[test]
+    fn the_grid_is_in_a_fixed_order_and_shards_cover_it_once() {
+        let g = grid(2, 2, 2, &[0.5, 1.0], &[1, 2, 3]);
+        assert_eq!(g.len(), 2 * 2 * 2 * 2 * 3);
+        assert_eq!(g[0], (0, 0, 0, 0.5, 1));
+        assert_eq!(g[1], (0, 0, 0, 0.5, 2));
+        assert_eq!(g[3], (0, 0, 0, 1.0, 1));
+        assert_eq!(g[g.len() - 1], (1, 1, 1, 1.0, 3));
+        for n in [1, 3, 7, 100] {
+            let mut seen = vec![0; g.len()];
+            for i in 0..n {
+                for k in (0..g.len()).filter(|&k| in_shard(k, Some((i, n)))) {
+                    seen[k] += 1;
+                }
+            }
+            assert!(seen.iter().all(|&s| s == 1), "{n} shards");
+        }
+        assert!((0..g.len()).all(|k| in_shard(k, None)));
+    }
+
+    #[test]
+    fn failed_cells_stay_in_the_results_with_their_reason() {
+        let dir = temp_dir("failed");
+        put(&dir, &cell("a", 0, 1, Some(0.9)));
+        put(&dir, &cell("b", 1, 2, None));
+        // A cell written before failures were recorded: no reason, a status without a plan.
+        let mut old = cell("c", 2, 3, None);
+        old.failure = None;
+        put(&dir, &old);
+        let cells = collect(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(cells.len(), 3);
+        assert_eq!(cells[0].failure, None);
+        assert_eq!(cells[1].failure.as_deref(), Some("no plan (infeasible)"));
+        assert_eq!(cells[1].slo_attainment, None);
+        assert_eq!(cells[2].failure.as_deref(), Some("no plan (infeasible)"));
+        write_results(&dir, &cells).unwrap();
+        let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 4);
+        assert!(csv.lines().nth(2).unwrap().contains("no plan (infeasible)"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn merging_joins_shards_and_refuses_disagreeing_cells() {
+        let (a, b, out) = (temp_dir("ma"), temp_dir("mb"), temp_dir("mout"));
+        put(&a, &cell("x", 1, 1, Some(0.5)));
+        put(&b, &cell("w", 0, 2, Some(0.7)));
+        put(&b, &cell("x", 1, 1, Some(0.5)));
+        let cells = merge(&[a.clone(), b.clone()], &out).unwrap();
+        let keys: Vec<&str> = cells.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["w", "x"]);
+        assert!(out.join("cells").join("w.json").is_file());
+        put(&b, &cell("x", 1, 1, Some(0.6)));
+        let e = merge(&[a.clone(), b.clone()], &out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cell 'x' differs"), "{e}");
+        for d in [a, b, out] {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
