@@ -1,7 +1,7 @@
 //! gpulet plans in experiments: problems from instance files, plans with a gpulet method, the
 //! simulator's configuration of a plan, runs with autoscaling, traces.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use migsched_core::{Instance, Plan, PlanGpu, TraceEvent, TraceHeader};
@@ -192,4 +192,70 @@ pub fn load_set(path: &Path, gpu: &str) -> Result<Coefficients> {
                 }
             )
         })
+}
+
+/// The `simulate` command's options for a gpulet plan.
+#[derive(Debug, Clone)]
+pub struct PlanSimOptions {
+    /// Re-plan every epoch for the observed rates, adding and removing GPUs.
+    pub autoscale: bool,
+    /// Autoscaling epoch, s.
+    pub epoch_s: f64,
+    /// Time a reconfigured or added GPU serves nothing, s.
+    pub reconfig_delay_s: f64,
+    /// Rates over time (`RateProfile`'s text form).
+    pub rates: String,
+    /// Whether the interference slowdown is simulated.
+    pub interference: bool,
+    /// The method autoscaling re-plans with.
+    pub replan_method: String,
+    /// Interference coefficients (TOML sets) instead of the shipped set.
+    pub coefficients: Option<PathBuf>,
+}
+
+/// Simulates a gpulet plan of the instance at `instance` for (seconds, load factor, seed);
+/// returns the report and, when `trace`, the trace.
+pub fn simulate_plan(
+    env: &Env,
+    instance: &Path,
+    plan: &Plan,
+    (duration_s, load, seed): (f64, f64, u64),
+    options: &PlanSimOptions,
+    trace: bool,
+) -> Result<(GpuletReport, Option<Trace>)> {
+    let (_, problem) = load_gpulet_problem(env, instance, options.coefficients.as_deref())?;
+    if !(load.is_finite() && load > 0.0) {
+        bail!("--load {load}: must be a positive number");
+    }
+    if !(duration_s.is_finite() && duration_s > 0.0) {
+        bail!("--duration {duration_s}: must be a positive number");
+    }
+    let problem = problem.scaled(load);
+    let initial = sim_config(&problem, plan)?;
+    let profile = parse_rates(&options.rates)?;
+    let autoscale = if options.autoscale {
+        if !(options.epoch_s > 0.0 && options.reconfig_delay_s >= 0.0) {
+            bail!("--epoch must be positive and --reconfig-delay non-negative");
+        }
+        Some((
+            Autoscale {
+                epoch_s: options.epoch_s,
+                reconfig_s: options.reconfig_delay_s,
+                ..Autoscale::default()
+            },
+            parse_method(&options.replan_method)?,
+        ))
+    } else {
+        None
+    };
+    run_sim(
+        &problem,
+        initial,
+        duration_s,
+        seed,
+        profile,
+        options.interference,
+        autoscale,
+        trace,
+    )
 }

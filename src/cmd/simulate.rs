@@ -6,18 +6,15 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use migsched_core::Plan;
-use migsched_lab::gpulet::{
-    load_gpulet_problem, parse_method, parse_rates, run_sim, sim_config, write_trace,
-};
+use migsched_lab::gpulet::{PlanSimOptions, write_trace};
 use migsched_lab::inputs::{load_instance, load_plan};
-use migsched_lab::observe::{Both, RequestLog, TraceWriter};
+use migsched_lab::observe::{Both, RequestLog, TraceWriter, write_series};
 use migsched_lab::peak::{PeakStep, peak_search};
 use migsched_lab::sched::{
     SchedulerKind, make_scheduler, parse_arrival, parse_noise, parse_query_batch,
 };
-use migsched_lab::tables::{ColumnData, write_table};
 use migsched_out::{Table, print_json, read_text, write_atomic};
-use migsched_sim::gpulet::{Autoscale, GpuletReport};
+use migsched_sim::gpulet::GpuletReport;
 use migsched_sim::{
     NoObserver, Observer, QueryBatch, ServingMode, SimConfig, SimReport, SimSetup, Stop,
     WorkloadOptions, parse_trace_csv, simulate_with_progress,
@@ -375,48 +372,6 @@ fn progress_printer(config: &SimConfig) -> impl FnMut(migsched_sim::Progress) {
     }
 }
 
-fn write_series(path: &Path, report: &SimReport) -> Result<()> {
-    let rows: Vec<(&str, &migsched_sim::SeriesPoint)> = report
-        .per_model
-        .iter()
-        .flat_map(|m| {
-            m.time_series
-                .iter()
-                .flatten()
-                .map(move |p| (m.model.as_str(), p))
-        })
-        .collect();
-    write_table(
-        path,
-        &[
-            (
-                "model",
-                ColumnData::Str(rows.iter().map(|r| r.0.to_string()).collect()),
-            ),
-            (
-                "second",
-                ColumnData::U64(rows.iter().map(|r| r.1.second).collect()),
-            ),
-            (
-                "arrived",
-                ColumnData::U64(rows.iter().map(|r| r.1.arrived).collect()),
-            ),
-            (
-                "completed",
-                ColumnData::U64(rows.iter().map(|r| r.1.completed).collect()),
-            ),
-            (
-                "slo_met",
-                ColumnData::U64(rows.iter().map(|r| r.1.slo_met).collect()),
-            ),
-            (
-                "dropped",
-                ColumnData::U64(rows.iter().map(|r| r.1.dropped).collect()),
-            ),
-        ],
-    )
-}
-
 fn print_report(r: &SimReport, wall: f64) {
     let params: Vec<String> = r
         .parameters
@@ -668,39 +623,21 @@ pub fn simulate_plan(
         trace,
         report: report_path,
     } = outputs;
-    let (_, problem) = load_gpulet_problem(env, instance, args.interference.as_deref())?;
-    if !(load.is_finite() && load > 0.0) {
-        bail!("--load {load}: must be a positive number");
-    }
-    if !(duration_s.is_finite() && duration_s > 0.0) {
-        bail!("--duration {duration_s}: must be a positive number");
-    }
-    let problem = problem.scaled(load);
-    let initial = sim_config(&problem, plan)?;
-    let profile = parse_rates(&args.rates)?;
-    let autoscale = if args.autoscale {
-        if !(args.epoch > 0.0 && args.reconfig_delay >= 0.0) {
-            bail!("--epoch must be positive and --reconfig-delay non-negative");
-        }
-        Some((
-            Autoscale {
-                epoch_s: args.epoch,
-                reconfig_s: args.reconfig_delay,
-                ..Autoscale::default()
-            },
-            parse_method(&args.replan_method)?,
-        ))
-    } else {
-        None
+    let options = PlanSimOptions {
+        autoscale: args.autoscale,
+        epoch_s: args.epoch,
+        reconfig_delay_s: args.reconfig_delay,
+        rates: args.rates.clone(),
+        interference: !args.no_interference,
+        replan_method: args.replan_method.clone(),
+        coefficients: args.interference.clone(),
     };
-    let (report, tr) = run_sim(
-        &problem,
-        initial,
-        duration_s,
-        seed,
-        profile,
-        !args.no_interference,
-        autoscale,
+    let (report, tr) = migsched_lab::gpulet::simulate_plan(
+        env,
+        instance,
+        plan,
+        (duration_s, load, seed),
+        &options,
         trace.is_some(),
     )?;
     if let (Some(path), Some(tr)) = (trace, &tr) {
