@@ -7,10 +7,6 @@
 extern crate migsched_out;
 
 mod cmd;
-mod observe;
-mod profiles;
-mod report;
-mod tables;
 
 use std::process::ExitCode;
 

@@ -10,6 +10,7 @@ pub mod gpulet;
 mod histogram;
 pub mod lazy;
 pub mod metrics;
+mod parse;
 mod report;
 mod rng;
 mod scheduler;
@@ -24,6 +25,7 @@ pub use engine::{
 };
 pub use event_queue::EventQueue;
 pub use histogram::{Histogram, Percentiles};
+pub use parse::SpecParseError;
 pub use report::{InstanceReport, ModelReport, SeriesPoint, SimReport};
 pub use rng::Rng;
 pub use scheduler::{Decision, Request, Scheduler, View};

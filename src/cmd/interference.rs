@@ -2,7 +2,7 @@
 //! from co-location measurements a lab takes, and the synthetic samples the shipped sets come
 //! from.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -14,6 +14,7 @@ use migsched_perf::gpulet::interference::{
 };
 use serde::Serialize;
 
+use super::args::{non_negative, parse_fraction};
 use super::{Env, Outcome};
 
 #[derive(Debug, Subcommand)]
@@ -101,10 +102,10 @@ pub struct SynthArgs {
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
     /// Largest relative slowdown of compute phases from L2 sharing
-    #[arg(long, default_value_t = Contention::default().l2_penalty, value_parser = super::solve::non_negative)]
+    #[arg(long, default_value_t = Contention::default().l2_penalty, value_parser = non_negative)]
     l2_penalty: f64,
     /// Smallest share of DRAM bandwidth left to a gpulet, in (0, 1]
-    #[arg(long, default_value_t = Contention::default().bandwidth_floor, value_parser = super::profile::parse_fraction)]
+    #[arg(long, default_value_t = Contention::default().bandwidth_floor, value_parser = parse_fraction)]
     bandwidth_floor: f64,
 }
 
@@ -114,28 +115,6 @@ pub fn run(env: &Env, command: InterferenceCommand) -> Result<Outcome> {
         InterferenceCommand::Fit(a) => run_fit(env, a),
         InterferenceCommand::Synthesize(a) => synthesize(env, a),
     }
-}
-
-/// Coefficient sets from `--interference FILE`: the set for `gpu`, or an error naming the
-/// file and the GPU types it has.
-pub fn load_set(path: &Path, gpu: &str) -> Result<Coefficients> {
-    let text = read_text(path, "interference coefficients")?;
-    let sets = parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
-    let have: Vec<&str> = sets.iter().map(|s| s.gpu.as_str()).collect();
-    sets.iter()
-        .find(|s| s.gpu == gpu)
-        .cloned()
-        .with_context(|| {
-            format!(
-                "{}: no set for GPU '{gpu}' (the file has: {})",
-                path.display(),
-                if have.is_empty() {
-                    "none".to_string()
-                } else {
-                    have.join(", ")
-                }
-            )
-        })
 }
 
 fn show(env: &Env, args: ShowArgs) -> Result<Outcome> {

@@ -11,7 +11,8 @@ use migsched_core::{
 use migsched_out::{Table, print_json};
 use serde::Serialize;
 
-use super::{DriverArgs, Env, Outcome};
+use super::args::DriverArgs;
+use super::{Env, Outcome};
 
 pub const LAYOUTS_EXAMPLES: &str = "\
 Examples:

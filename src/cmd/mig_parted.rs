@@ -12,7 +12,8 @@ use migsched_core::{Layout, LayoutSpec, place};
 use migsched_out::{print_json, read_text, write_atomic};
 use serde::Serialize;
 
-use super::{DriverArgs, Env, Outcome};
+use super::args::DriverArgs;
+use super::{Env, Outcome};
 
 #[derive(Debug, Subcommand)]
 pub enum MigPartedCommand {

@@ -1,20 +1,18 @@
 //! Command-line definitions and dispatch: one module per command group.
 
+mod args;
 mod bench;
 mod catalog;
-mod gpulet;
 mod gpus;
 mod hwbench;
 mod instance;
 mod interference;
 mod layouts;
-mod lazybatching;
 mod mig_parted;
 mod models;
 mod nodes;
 mod plan;
 mod profile;
-mod repro_extra;
 mod reproduce;
 mod simulate;
 mod solve;
@@ -22,12 +20,10 @@ mod sweep;
 mod verify;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use migsched_core::{Catalog, Driver, GpuType, SpecError, UnknownProfile};
-use migsched_out::read_text;
+use migsched_core::{Catalog, SpecError, UnknownProfile};
 
 /// The answer of a command that succeeded in running: yes (exit 0) or no (exit 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,54 +147,11 @@ enum Command {
     Hwbench(hwbench::HwbenchCommand),
 }
 
-/// State every command may need: the catalog (built-in plus `--catalog`).
-pub struct Env {
-    /// The catalog in effect.
-    pub catalog: Catalog,
-}
-
-impl Env {
-    fn new(global: &GlobalArgs) -> Result<Env> {
-        let builtin = Catalog::builtin().clone();
-        let catalog = match &global.catalog {
-            None => builtin,
-            Some(path) => {
-                let text = read_text(path, "catalog")?;
-                let origin = path.display().to_string();
-                let extra = Catalog::from_toml_str(&text, &origin)?;
-                builtin.extended(extra, &origin)?
-            }
-        };
-        Ok(Env { catalog })
-    }
-
-    /// Resolves a GPU name given with `option` (for the error message).
-    pub fn gpu(&self, name: &str) -> Result<Arc<GpuType>> {
-        Ok(self.catalog.gpu(name).cloned()?)
-    }
-}
-
-/// `--before-r510`, shared by the layout commands.
-#[derive(Debug, Args, Clone, Copy)]
-struct DriverArgs {
-    /// Apply the rules of drivers before R510 (a 4g and a 3g instance cannot share a GPU)
-    #[arg(long)]
-    before_r510: bool,
-}
-
-impl DriverArgs {
-    fn driver(self) -> Driver {
-        if self.before_r510 {
-            Driver::BeforeR510
-        } else {
-            Driver::R510OrLater
-        }
-    }
-}
+pub use migsched_lab::Env;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
-    let env = Env::new(&cli.global).context("loading the GPU catalog")?;
+    let env = Env::load(cli.global.catalog.as_deref()).context("loading the GPU catalog")?;
     let result = match cli.command {
         Command::Gpus(a) => gpus::run(&env, a),
         Command::Layouts(a) => layouts::run_layouts(&env, a),

@@ -9,8 +9,8 @@ use migsched_core::mig_parted::MigPartedConfig;
 use migsched_out::{read_text, write_atomic};
 use migsched_verify::{Imported, MigPartedImport, import_mig_parted, import_parvagpu};
 
-use super::solve::load_instance;
 use super::{Env, Outcome};
+use migsched_lab::inputs::load_instance;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -104,7 +104,7 @@ fn parvagpu(env: &Env, args: ParvaArgs) -> Result<Outcome> {
             ),
         },
     };
-    let table = crate::profiles::for_instance(env, &instance, &args.instance)
+    let table = migsched_lab::profiles::for_instance(env, &instance, &args.instance)
         .with_context(|| format!("the profile table of {}", args.instance.display()))?;
     let origin = args.file.display().to_string();
     let text = read_text(&args.file, "ParvaGPU deployment")?;

@@ -13,8 +13,9 @@ use migsched_perf::source::analytic_table;
 use migsched_perf::zoo::ZooOptions;
 use serde::Serialize;
 
+use super::args::parse_fraction;
 use super::{Env, Outcome};
-use crate::tables::{read_profile_tables, write_profile_table};
+use migsched_lab::tables::{read_profile_tables, write_profile_table};
 
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
@@ -195,14 +196,6 @@ pub struct ShowArgs {
     /// Print JSON instead of tables
     #[arg(long)]
     json: bool,
-}
-
-/// A fraction in (0, 1] from the command line.
-pub fn parse_fraction(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 && x <= 1.0 => Ok(x),
-        _ => Err(format!("'{s}' is not a fraction in (0, 1]")),
-    }
 }
 
 /// One (gpu, model, profile, procs) group of a table.

@@ -5,19 +5,23 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use migsched_core::{Instance, Plan, ProfileCounts, place};
+use migsched_core::Plan;
+use migsched_lab::gpulet::{PlanSimOptions, write_trace};
+use migsched_lab::inputs::{load_instance, load_plan};
+use migsched_lab::observe::{Both, RequestLog, TraceWriter, write_series};
+use migsched_lab::peak::{PeakStep, peak_search};
+use migsched_lab::sched::{
+    SchedulerKind, make_scheduler, parse_arrival, parse_noise, parse_query_batch,
+};
 use migsched_out::{Table, print_json, read_text, write_atomic};
-use migsched_sim::schedulers::{Elsa, Fifs, LeastLoaded, RoundRobin};
+use migsched_sim::gpulet::GpuletReport;
 use migsched_sim::{
-    Arrival, NoObserver, Noise, Observer, QueryBatch, Scheduler, ServingMode, SimConfig, SimReport,
-    SimSetup, Stop, WorkloadOptions, parse_trace_csv, simulate, simulate_with_progress,
+    NoObserver, Observer, QueryBatch, ServingMode, SimConfig, SimReport, SimSetup, Stop,
+    WorkloadOptions, parse_trace_csv, simulate_with_progress,
 };
 use serde::Serialize;
 
-use super::solve::load_instance;
 use super::{Env, Outcome};
-use crate::observe::{Both, RequestLog, TraceWriter};
-use crate::tables::{ColumnData, write_table};
 use migsched_sim::trace_header;
 
 pub const SIMULATE_HELP: &str = "\
@@ -48,19 +52,6 @@ Examples:
   migsched peak datasets/instances/paris.toml --plan plan.json --scheduler elsa --target 0.99
   migsched peak i.toml --plan plan.json --scheduler fifs --duration 10 --json";
 
-/// Schedulers on the command line.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum SchedulerArg {
-    /// First idle instance, FIFO (central queue per model)
-    Fifs,
-    /// Instances in turn
-    RoundRobin,
-    /// Earliest predicted completion
-    LeastLoaded,
-    /// PARIS's elastic scheduler: smallest partition that meets the deadline
-    Elsa,
-}
-
 /// Serving modes on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ModeArg {
@@ -82,7 +73,7 @@ pub struct SimArgs {
     plan: PathBuf,
     /// Scheduler
     #[arg(long, value_enum, default_value = "fifs")]
-    scheduler: SchedulerArg,
+    scheduler: SchedulerKind,
     /// ELSA's α (weight of the predicted completion against the slack)
     #[arg(long, default_value_t = 1.0)]
     alpha: f64,
@@ -153,7 +144,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     #[command(flatten)]
-    gpulet: super::gpulet::GpuletSimArgs,
+    gpulet: GpuletSimArgs,
 }
 
 #[derive(Debug, Args)]
@@ -174,239 +165,6 @@ pub struct PeakArgs {
     json: bool,
 }
 
-fn parse_arrival(s: &str) -> Result<Arrival> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let num = |p: &str, what: &str| -> Result<f64> {
-        p.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite() && *x > 0.0)
-            .with_context(|| format!("--arrival {s}: {what} '{p}' is not a positive number"))
-    };
-    Ok(match parts.as_slice() {
-        ["poisson"] => Arrival::Poisson,
-        ["gamma", cv] => Arrival::Gamma { cv: num(cv, "CV")? },
-        ["onoff", on, off] => Arrival::OnOff {
-            on_s: num(on, "ON_S")?,
-            off_s: num(off, "OFF_S")?,
-        },
-        _ => bail!("--arrival '{s}' is not poisson, gamma:CV or onoff:ON_S:OFF_S"),
-    })
-}
-
-fn parse_query_batch(s: &str) -> Result<QueryBatch> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let int = |p: &str| -> Result<u32> {
-        p.parse::<u32>()
-            .ok()
-            .filter(|&b| b >= 1)
-            .with_context(|| format!("--query-batch {s}: '{p}' is not a batch ≥ 1"))
-    };
-    let float = |p: &str| -> Result<f64> {
-        p.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .with_context(|| format!("--query-batch {s}: '{p}' is not a number"))
-    };
-    Ok(match parts.as_slice() {
-        ["one"] => QueryBatch::One,
-        ["fixed", b] => QueryBatch::Fixed { batch: int(b)? },
-        ["lognormal", mu, sigma, min, max] => {
-            let (min, max) = (int(min)?, int(max)?);
-            if min > max {
-                bail!("--query-batch {s}: MIN {min} is above MAX {max}");
-            }
-            QueryBatch::LogNormal {
-                mu: float(mu)?,
-                sigma: float(sigma)?.abs(),
-                min,
-                max,
-            }
-        }
-        _ => bail!("--query-batch '{s}' is not one, fixed:B or lognormal:MU:SIGMA:MIN:MAX"),
-    })
-}
-
-fn parse_noise(s: &str) -> Result<Noise> {
-    Ok(match s.split(':').collect::<Vec<_>>().as_slice() {
-        ["none"] => Noise::None,
-        ["exp"] => Noise::Exponential,
-        ["lognormal", cv] => Noise::LogNormal {
-            cv: cv
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite() && *x > 0.0)
-                .with_context(|| format!("--noise {s}: CV '{cv}' is not a positive number"))?,
-        },
-        _ => bail!("--noise '{s}' is not none, exp or lognormal:CV"),
-    })
-}
-
-/// The scheduler a command line asks for.
-pub fn make_scheduler(kind: SchedulerArg, alpha: f64, beta: f64) -> Result<Box<dyn Scheduler>> {
-    if !(alpha.is_finite() && alpha > 0.0 && beta.is_finite() && beta >= 0.0) {
-        bail!("--alpha must be positive and --beta non-negative (got {alpha}, {beta})");
-    }
-    Ok(match kind {
-        SchedulerArg::Fifs => Box::new(Fifs),
-        SchedulerArg::RoundRobin => Box::new(RoundRobin::default()),
-        SchedulerArg::LeastLoaded => Box::new(LeastLoaded),
-        SchedulerArg::Elsa => Box::new(Elsa::new(alpha, beta)),
-    })
-}
-
-/// Reads a plan: JSON from `solve -o`, or a TOML list of servers packed onto GPUs.
-pub fn load_plan(env: &Env, path: &Path, instance: &Instance) -> Result<Plan> {
-    let text = read_text(path, "plan")?;
-    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
-        return plan_from_servers(env, &text, path, instance);
-    }
-    Ok(Plan::from_json(&text, &path.display().to_string())?)
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServerList {
-    servers: Vec<ServerEntry>,
-}
-
-/// Instances of one profile serving one model, in a TOML list of `[[servers]]`.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerEntry {
-    /// GPU type.
-    pub gpu: String,
-    /// MIG profile.
-    pub profile: String,
-    /// Model served.
-    pub model: String,
-    /// How many such instances.
-    #[serde(default = "one")]
-    pub count: u32,
-    /// MPS processes per instance.
-    #[serde(default = "one")]
-    pub procs: u32,
-    /// Largest batch per slot.
-    #[serde(default = "one")]
-    pub max_batch: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// An explicit list of servers as a plan: each entry's instances packed first-fit onto GPUs
-/// of its type (legal placements found by the layout engine).
-fn plan_from_servers(env: &Env, text: &str, path: &Path, instance: &Instance) -> Result<Plan> {
-    let list: ServerList = toml::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
-    plan_of_servers(env, &list.servers, &path.display().to_string(), instance)
-}
-
-/// A plan of explicit servers: each entry's instances packed first-fit onto GPUs of its type
-/// (legal placements found by the layout engine). `origin` names the source in errors.
-pub fn plan_of_servers(
-    env: &Env,
-    servers: &[ServerEntry],
-    origin: &str,
-    instance: &Instance,
-) -> Result<Plan> {
-    let list = ServerList {
-        servers: servers.to_vec(),
-    };
-    let path = Path::new(origin);
-    if list.servers.is_empty() {
-        bail!("{}: no [[servers]]", path.display());
-    }
-    struct Gpu {
-        gpu: std::sync::Arc<migsched_core::GpuType>,
-        items: Vec<(migsched_core::ProfileIndex, usize)>,
-    }
-    let mut gpus: Vec<Gpu> = Vec::new();
-    for (k, s) in list.servers.iter().enumerate() {
-        let gpu = env
-            .gpu(&s.gpu)
-            .with_context(|| format!("{}: servers[{k}].gpu", path.display()))?;
-        let p = gpu
-            .profile_by_name(&s.profile)
-            .with_context(|| format!("{}: servers[{k}].profile", path.display()))?;
-        if instance.model(&s.model.to_ascii_lowercase()).is_none() {
-            bail!(
-                "{}: servers[{k}].model: '{}' is not a model of the instance",
-                path.display(),
-                s.model
-            );
-        }
-        if s.procs == 0 || s.max_batch == 0 {
-            bail!(
-                "{}: servers[{k}]: procs and max_batch must be at least 1",
-                path.display()
-            );
-        }
-        for _ in 0..s.count {
-            let fits = |g: &Gpu| {
-                let mut c = ProfileCounts::new();
-                for &(q, _) in &g.items {
-                    c.add(q, 1);
-                }
-                c.add(p, 1);
-                g.gpu.id() == gpu.id() && place(&g.gpu, &[], &c, instance.serving.driver).is_ok()
-            };
-            match gpus.iter_mut().find(|g| fits(g)) {
-                Some(g) => g.items.push((p, k)),
-                None => gpus.push(Gpu {
-                    gpu: gpu.clone(),
-                    items: vec![(p, k)],
-                }),
-            }
-        }
-    }
-    let mut plan_gpus = Vec::new();
-    for (index, g) in gpus.iter().enumerate() {
-        let mut counts = ProfileCounts::new();
-        for &(q, _) in &g.items {
-            counts.add(q, 1);
-        }
-        let layout = place(&g.gpu, &[], &counts, instance.serving.driver)?;
-        let mut left = g.items.clone();
-        let instances = layout
-            .instances()
-            .map(|(pl, prof)| {
-                let k = left
-                    .iter()
-                    .position(|&(q, _)| q == pl.profile)
-                    .map(|i| left.remove(i).1)
-                    .expect("placed from the items");
-                let s = &list.servers[k];
-                migsched_core::PlanInstance {
-                    profile: prof.name().to_string(),
-                    start: pl.start,
-                    model: Some(s.model.to_ascii_lowercase()),
-                    batch: Some(s.max_batch),
-                    procs: Some(s.procs),
-                    latency_ms: None,
-                    throughput_rps: None,
-                }
-            })
-            .collect();
-        plan_gpus.push(migsched_core::PlanGpu::Mig(migsched_core::MigGpu {
-            index: index as u32,
-            gpu: g.gpu.id().to_string(),
-            layout: layout.text(),
-            instances,
-        }));
-    }
-    Ok(Plan {
-        format: migsched_core::PLAN_FORMAT.to_string(),
-        instance: instance.name.clone(),
-        method: migsched_core::Method::Imported,
-        objective: None,
-        gpus_used: plan_gpus.len() as u32,
-        gpus: plan_gpus,
-        models: Vec::new(),
-        cost: 0.0,
-    })
-}
-
 /// Everything a run needs, from the command line.
 pub struct Prepared {
     /// The simulation setup.
@@ -419,7 +177,7 @@ impl SimArgs {
     /// Loads the instance, plan and tables and builds the setup and options.
     pub fn prepare(&self, env: &Env, time_series: bool) -> Result<Prepared> {
         let instance = load_instance(&env.catalog, &self.instance)?;
-        let table = crate::profiles::for_instance(env, &instance, &self.instance)?;
+        let table = migsched_lab::profiles::for_instance(env, &instance, &self.instance)?;
         let plan = load_plan(env, &self.plan, &instance)?;
         let workload = WorkloadOptions {
             arrival: parse_arrival(&self.arrival)?,
@@ -505,7 +263,7 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
     let origin = args.sim.plan.display().to_string();
     if let Ok(plan) = Plan::from_json(&read_text(&args.sim.plan, "plan")?, &origin) {
         if plan.is_gpulet_plan() {
-            return super::gpulet::simulate_plan(
+            return simulate_plan(
                 env,
                 &args.sim.instance,
                 &plan,
@@ -513,7 +271,7 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
                 args.sim.load,
                 args.sim.seed,
                 &args.gpulet,
-                super::gpulet::SimOutputs {
+                SimOutputs {
                     json: args.json,
                     trace: args.trace.as_deref(),
                     report: args.report.as_deref(),
@@ -612,48 +370,6 @@ fn progress_printer(config: &SimConfig) -> impl FnMut(migsched_sim::Progress) {
             );
         }
     }
-}
-
-fn write_series(path: &Path, report: &SimReport) -> Result<()> {
-    let rows: Vec<(&str, &migsched_sim::SeriesPoint)> = report
-        .per_model
-        .iter()
-        .flat_map(|m| {
-            m.time_series
-                .iter()
-                .flatten()
-                .map(move |p| (m.model.as_str(), p))
-        })
-        .collect();
-    write_table(
-        path,
-        &[
-            (
-                "model",
-                ColumnData::Str(rows.iter().map(|r| r.0.to_string()).collect()),
-            ),
-            (
-                "second",
-                ColumnData::U64(rows.iter().map(|r| r.1.second).collect()),
-            ),
-            (
-                "arrived",
-                ColumnData::U64(rows.iter().map(|r| r.1.arrived).collect()),
-            ),
-            (
-                "completed",
-                ColumnData::U64(rows.iter().map(|r| r.1.completed).collect()),
-            ),
-            (
-                "slo_met",
-                ColumnData::U64(rows.iter().map(|r| r.1.slo_met).collect()),
-            ),
-            (
-                "dropped",
-                ColumnData::U64(rows.iter().map(|r| r.1.dropped).collect()),
-            ),
-        ],
-    )
 }
 
 fn print_report(r: &SimReport, wall: f64) {
@@ -756,96 +472,6 @@ struct PeakJson<'a> {
     report_at_peak: Option<&'a SimReport>,
 }
 
-/// One step of a peak search: a load and whether it met the target.
-#[derive(Debug, Clone, Serialize)]
-pub struct PeakStep {
-    /// Load factor.
-    pub load: f64,
-    /// SLO attainment there.
-    pub slo_attainment: f64,
-    /// Whether it met the target.
-    pub meets_target: bool,
-}
-
-/// Bisects the largest load factor at which SLO attainment stays at or above `target`:
-/// doubling from 1 (or halving) to bracket it, then halving the bracket to `tolerance`
-/// (relative). Each step is one simulation with the same seed; `progress` sees every step.
-/// Returns the peak with its report (`None` when no load down to 1e-4 meets the target).
-#[allow(clippy::too_many_arguments)]
-pub fn peak_search(
-    setup: &SimSetup,
-    base: &SimConfig,
-    make: &dyn Fn() -> Result<Box<dyn Scheduler>>,
-    target: f64,
-    tolerance: f64,
-    max_load: f64,
-    steps: &mut Vec<PeakStep>,
-    progress: &mut dyn FnMut(&PeakStep),
-) -> Result<Option<(f64, SimReport)>> {
-    let mut eval = |load: f64, steps: &mut Vec<PeakStep>| -> Result<(bool, SimReport)> {
-        let mut scheduler = make()?;
-        let config = SimConfig {
-            load,
-            ..base.clone()
-        };
-        let r = simulate(setup, &config, scheduler.as_mut(), &mut NoObserver)?;
-        let ok = r.slo_attainment >= target;
-        let step = PeakStep {
-            load,
-            slo_attainment: r.slo_attainment,
-            meets_target: ok,
-        };
-        progress(&step);
-        steps.push(step);
-        Ok((ok, r))
-    };
-    let mut best: Option<(f64, SimReport)> = None;
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    let (ok, r) = eval(1.0, steps)?;
-    if ok {
-        best = Some((1.0, r));
-        lo = 1.0;
-        loop {
-            hi = (lo * 2.0).min(max_load);
-            if hi <= lo {
-                break;
-            }
-            let (ok, r) = eval(hi, steps)?;
-            if !ok {
-                break;
-            }
-            best = Some((hi, r));
-            lo = hi;
-            if hi >= max_load {
-                break;
-            }
-        }
-    } else {
-        while hi > 1e-4 {
-            lo = hi / 2.0;
-            let (ok, r) = eval(lo, steps)?;
-            if ok {
-                best = Some((lo, r));
-                break;
-            }
-            hi = lo;
-        }
-    }
-    if best.is_some() && lo < hi {
-        while (hi - lo) > tolerance * lo {
-            let mid = 0.5 * (lo + hi);
-            let (ok, r) = eval(mid, steps)?;
-            if ok {
-                lo = mid;
-                best = Some((mid, r));
-            } else {
-                hi = mid;
-            }
-        }
-    }
-    Ok(best)
-}
-
 pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
     if !(args.target > 0.0 && args.target <= 1.0) {
         bail!("--target {} is not in (0, 1]", args.target);
@@ -901,4 +527,145 @@ pub fn run_peak(env: &Env, args: PeakArgs) -> Result<Outcome> {
         );
     }
     Ok(Outcome::from_ok(best.is_some()))
+}
+
+/// Simulation options of gpulet plans (used only with a gpulet plan).
+#[derive(Debug, Args, Clone)]
+pub struct GpuletSimArgs {
+    /// gpulet plans: re-plan every epoch for the observed rates (EWMA), adding and removing GPUs
+    #[arg(long)]
+    pub autoscale: bool,
+    /// gpulet plans: autoscaling epoch, s
+    #[arg(long, default_value_t = 20.0, value_name = "S")]
+    pub epoch: f64,
+    /// gpulet plans: time a reconfigured or added GPU serves nothing, s (MPS: 10 to 15)
+    #[arg(long, default_value_t = 12.0, value_name = "S")]
+    pub reconfig_delay: f64,
+    /// gpulet plans: rates over time: constant | steps:T=F,T=F,... | diurnal:PERIOD_S:AMPLITUDE
+    #[arg(long, default_value = "constant", value_name = "SPEC")]
+    pub rates: String,
+    /// gpulet plans: leave the interference slowdown out of the simulation
+    #[arg(long)]
+    pub no_interference: bool,
+    /// gpulet plans: the method autoscaling re-plans with
+    #[arg(long, default_value = "gpulet", value_name = "METHOD")]
+    pub replan_method: String,
+    /// gpulet plans: interference coefficients (TOML sets, as `interference fit` writes)
+    /// instead of the shipped set of the instance's GPU type
+    #[arg(long, value_name = "FILE")]
+    pub interference: Option<PathBuf>,
+}
+
+/// Prints a report as tables.
+pub fn print_gpulet_report(r: &GpuletReport) {
+    let mut t = Table::new(&[
+        "model",
+        ">arrived",
+        ">good",
+        ">late",
+        ">dropped",
+        ">SLO attainment",
+    ]);
+    for m in &r.models {
+        t.row(vec![
+            m.model.clone(),
+            m.arrived.to_string(),
+            m.good.to_string(),
+            m.late.to_string(),
+            m.dropped.to_string(),
+            format!("{:.4}", m.slo_attainment),
+        ]);
+    }
+    outln!("{}", t.render().trim_end());
+    outln!(
+        "SLO attainment {:.4}, goodput {:.1}/s, {} batches ({} started beside a busy gpulet), {:.1} GPU-seconds",
+        r.slo_attainment,
+        r.goodput_rps,
+        r.batches,
+        r.interfered_batches,
+        r.gpu_seconds
+    );
+    if !r.epochs.is_empty() {
+        let mut t = Table::new(&[
+            ">t s",
+            ">true rate/s",
+            ">planned rate/s",
+            ">GPUs serving",
+            ">GPUs configured",
+        ]);
+        for e in &r.epochs {
+            t.row(vec![
+                format!("{:.0}", e.t_s),
+                format!("{:.1}", e.true_rps),
+                format!("{:.1}", e.planned_rps),
+                e.gpus_serving.to_string(),
+                e.gpus_configured.to_string(),
+            ]);
+        }
+        outln!("\nautoscaling:\n{}", t.render().trim_end());
+    }
+}
+
+/// `simulate` of a gpulet plan.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_plan(
+    env: &Env,
+    instance: &Path,
+    plan: &Plan,
+    duration_s: f64,
+    load: f64,
+    seed: u64,
+    args: &GpuletSimArgs,
+    outputs: SimOutputs<'_>,
+) -> Result<Outcome> {
+    let SimOutputs {
+        json,
+        trace,
+        report: report_path,
+    } = outputs;
+    let options = PlanSimOptions {
+        autoscale: args.autoscale,
+        epoch_s: args.epoch,
+        reconfig_delay_s: args.reconfig_delay,
+        rates: args.rates.clone(),
+        interference: !args.no_interference,
+        replan_method: args.replan_method.clone(),
+        coefficients: args.interference.clone(),
+    };
+    let (report, tr) = migsched_lab::gpulet::simulate_plan(
+        env,
+        instance,
+        plan,
+        (duration_s, load, seed),
+        &options,
+        trace.is_some(),
+    )?;
+    if let (Some(path), Some(tr)) = (trace, &tr) {
+        write_trace(path, tr)?;
+    }
+    if let Some(path) = report_path {
+        let mut text = serde_json::to_string_pretty(&report).context("encoding the report")?;
+        text.push('\n');
+        write_atomic(path, &text)?;
+    }
+    if json {
+        print_json(&report)?;
+    } else {
+        print_gpulet_report(&report);
+        if let Some(p) = trace {
+            outln!("wrote trace to {}", p.display());
+        }
+    }
+    Ok(Outcome::Yes)
+}
+
+/// Where a gpulet simulation's results go.
+#[derive(Debug, Clone, Copy)]
+pub struct SimOutputs<'a> {
+    /// Print the report as JSON.
+    pub json: bool,
+    /// Write the trace here.
+    pub trace: Option<&'a Path>,
+    /// Write the report (JSON, with its `metrics` section) here.
+    pub report: Option<&'a Path>,
 }

@@ -1,18 +1,20 @@
 //! `migsched solve` and `migsched compare`: plan an instance with one method, or with every
 //! applicable method side by side.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use migsched_core::{Catalog, Instance, Plan, PlanGpu};
-use migsched_out::{Table, print_json, read_text, write_atomic};
+use migsched_core::{Instance, Plan, PlanGpu};
+use migsched_out::{Table, print_json, write_atomic};
 use migsched_solver::{
-    GpuletMethod, Method, MigMethod, Objective, Problem, Solution, SolveOptions, Status,
-    applicable, solve,
+    GpuletMethod, Method, MigMethod, Objective, Solution, SolveOptions, Status, applicable, solve,
 };
 use serde::Serialize;
 
+use migsched_lab::inputs::load_problem;
+
+use super::args::{non_negative, parse_fraction, positive};
 use super::{Env, Outcome};
 
 pub const SOLVE_HELP: &str = "\
@@ -119,28 +121,14 @@ pub struct SolverArgs {
     #[arg(long, default_value_t = 0)]
     seed: u32,
     /// PARIS setting: utilization cap of an instance, in (0, 1]
-    #[arg(long, default_value_t = 0.7, value_parser = super::profile::parse_fraction)]
+    #[arg(long, default_value_t = 0.7, value_parser = parse_fraction)]
     rho: f64,
     /// PARIS heuristic: knee threshold (relative throughput gain)
-    #[arg(long, default_value_t = 0.1, value_parser = super::profile::parse_fraction)]
+    #[arg(long, default_value_t = 0.1, value_parser = parse_fraction)]
     knee_threshold: f64,
     /// Homogeneous baseline: force this size class (e.g. 3g) instead of the best
     #[arg(long, value_name = "CLASS")]
     homogeneous_class: Option<String>,
-}
-
-fn positive(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-        _ => Err(format!("'{s}' is not a positive number")),
-    }
-}
-
-pub(super) fn non_negative(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("'{s}' is not a non-negative number")),
-    }
 }
 
 impl SolverArgs {
@@ -190,29 +178,6 @@ pub struct CompareArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
-}
-
-/// Reads an instance and its profile tables and builds the solver's problem.
-pub fn load_problem(env: &Env, path: &Path) -> Result<(Instance, Problem)> {
-    let instance = load_instance(&env.catalog, path)?;
-    let table = crate::profiles::for_instance(env, &instance, path)?;
-    let problem = Problem::new(&env.catalog, &instance, &table)?;
-    Ok((instance, problem))
-}
-
-/// Reads and validates an instance file.
-pub fn load_instance(catalog: &Catalog, path: &Path) -> Result<Instance> {
-    let text = read_text(path, "instance")?;
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("instance");
-    Ok(Instance::from_toml_str(
-        catalog,
-        &text,
-        &path.display().to_string(),
-        stem,
-    )?)
 }
 
 #[derive(Serialize)]
@@ -276,12 +241,15 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
 
 /// `solve` with a gpulet method: the instance's zoo models on MPS gpulets, min GPUs.
 fn run_solve_gpulet(env: &Env, args: SolveArgs, method: GpuletMethod) -> Result<Outcome> {
-    let (instance, problem) =
-        super::gpulet::load_gpulet_problem(env, &args.instance, args.interference.as_deref())?;
+    let (instance, problem) = migsched_lab::gpulet::load_gpulet_problem(
+        env,
+        &args.instance,
+        args.interference.as_deref(),
+    )?;
     if args.mig_parted.is_some() {
         anyhow::bail!("--mig-parted: a gpulet plan has no MIG layouts (MPS only)");
     }
-    let solution = super::gpulet::solve(&problem, method);
+    let solution = migsched_lab::gpulet::solve(&problem, method);
     if let (Some(plan), Some(path)) = (&solution.plan, &args.output) {
         write_atomic(path, &plan.to_json())?;
     }

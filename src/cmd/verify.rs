@@ -15,8 +15,9 @@ use migsched_verify::{
 };
 use serde::Serialize;
 
-use super::solve::load_instance;
-use super::{DriverArgs, Env, Outcome};
+use super::args::DriverArgs;
+use super::{Env, Outcome};
+use migsched_lab::inputs::load_instance;
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
@@ -338,7 +339,7 @@ fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
                 bail!("--before-r510 and --instance both set the driver rules; give one");
             }
             let instance = load_instance(&env.catalog, path)?;
-            let table = crate::profiles::for_instance(env, &instance, path)
+            let table = migsched_lab::profiles::for_instance(env, &instance, path)
                 .with_context(|| format!("the profile table of {}", path.display()))?;
             Some((instance, table))
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use migsched_core::{TraceEvent, TraceHeader};
-use migsched_sim::{Observed, Observer, SimSetup, trace_event};
+use migsched_sim::{Observed, Observer, SeriesPoint, SimReport, SimSetup, trace_event};
 
 use crate::tables::{ColumnData, write_table};
 
@@ -242,4 +242,48 @@ impl Observer for Both<'_> {
             o.observe(event);
         }
     }
+}
+
+/// Writes a report's per-second series (model, second, arrived, completed, SLO met,
+/// dropped) as a table (CSV or Parquet by extension).
+pub fn write_series(path: &Path, report: &SimReport) -> Result<()> {
+    let rows: Vec<(&str, &SeriesPoint)> = report
+        .per_model
+        .iter()
+        .flat_map(|m| {
+            m.time_series
+                .iter()
+                .flatten()
+                .map(move |p| (m.model.as_str(), p))
+        })
+        .collect();
+    write_table(
+        path,
+        &[
+            (
+                "model",
+                ColumnData::Str(rows.iter().map(|r| r.0.to_string()).collect()),
+            ),
+            (
+                "second",
+                ColumnData::U64(rows.iter().map(|r| r.1.second).collect()),
+            ),
+            (
+                "arrived",
+                ColumnData::U64(rows.iter().map(|r| r.1.arrived).collect()),
+            ),
+            (
+                "completed",
+                ColumnData::U64(rows.iter().map(|r| r.1.completed).collect()),
+            ),
+            (
+                "slo_met",
+                ColumnData::U64(rows.iter().map(|r| r.1.slo_met).collect()),
+            ),
+            (
+                "dropped",
+                ColumnData::U64(rows.iter().map(|r| r.1.dropped).collect()),
+            ),
+        ],
+    )
 }

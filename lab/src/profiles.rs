@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use migsched_core::{Instance, ProfileSource, ProfileTable};
 use migsched_perf::source::{SourceError, analytic_for_instance};
 
-use crate::cmd::Env;
+use crate::Env;
 use crate::tables::read_profile_tables;
 
 /// The profile table an instance asks for.

@@ -12,8 +12,8 @@ use migsched_sim::lazy::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::Env;
-use super::nodes::analytic_node_profile;
+use crate::Env;
+use crate::nodes::analytic_node_profile;
 use crate::report::markdown;
 use crate::report::plot::{BarChart, write_both};
 use crate::tables::{ColumnData, write_table};
@@ -27,51 +27,118 @@ const MAX_BATCH: u32 = 32;
 /// The paper's low, medium and high rates (LazyBatching, HPCA 2021: 16, 250 and 2000
 /// requests/s on its NPU), as fractions of the high rate; the high rate is scaled to 80% of
 /// what the instance serves at the max batch.
-const LOADS: [(&str, f64); 3] = [
-    ("low", 16.0 / 2000.0),
-    ("medium", 250.0 / 2000.0),
-    ("high", 1.0),
+const LOADS: [(Load, f64); 3] = [
+    (Load::Low, 16.0 / 2000.0),
+    (Load::Medium, 250.0 / 2000.0),
+    (Load::High, 1.0),
 ];
+
+/// The paper's three load levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Load {
+    /// 16 of 2000.
+    Low,
+    /// 250 of 2000.
+    Medium,
+    /// 80% of what the instance serves at the max batch.
+    High,
+}
+
+impl std::fmt::Display for Load {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Load::Low => "low",
+            Load::Medium => "medium",
+            Load::High => "high",
+        })
+    }
+}
+
+/// How a run batches, named as in results (`serial`, `graph`, `lazy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    /// One request at a time.
+    Serial,
+    /// Graph batching with a window.
+    Graph,
+    /// LazyBatching.
+    Lazy,
+}
+
+impl Scheduler {
+    fn name(self) -> &'static str {
+        match self {
+            Scheduler::Serial => "serial",
+            Scheduler::Graph => "graph",
+            Scheduler::Lazy => "lazy",
+        }
+    }
+
+    fn of(policy: &Policy) -> Scheduler {
+        match policy {
+            Policy::Serial => Scheduler::Serial,
+            Policy::Graph { .. } => Scheduler::Graph,
+            Policy::Lazy { .. } => Scheduler::Lazy,
+        }
+    }
+}
 const HIGH_FRACTION: f64 = 0.8;
 
 /// One run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
-    model: String,
-    profile: String,
-    load: String,
-    rate_rps: f64,
-    slo_ms: f64,
-    scheduler: String,
-    window_ms: Option<f64>,
-    requests: u64,
-    completed: u64,
-    mean_ms: f64,
-    p99_ms: f64,
-    throughput_rps: f64,
+pub struct Row {
+    /// Zoo model.
+    pub model: String,
+    /// MIG profile of the instance.
+    pub profile: String,
+    /// Load level.
+    pub load: Load,
+    /// Poisson rate, requests/s.
+    pub rate_rps: f64,
+    /// SLO, ms.
+    pub slo_ms: f64,
+    /// How the run batches.
+    pub scheduler: Scheduler,
+    /// Graph batching's window, ms.
+    pub window_ms: Option<f64>,
+    /// Requests that arrived.
+    pub requests: u64,
+    /// Requests that finished.
+    pub completed: u64,
+    /// Mean response time, ms.
+    pub mean_ms: f64,
+    /// p99 response time, ms.
+    pub p99_ms: f64,
+    /// Throughput, requests/s.
+    pub throughput_rps: f64,
     /// Requests that finished within the SLO over every request that arrived (those still
     /// in flight at the end count as misses).
-    sla_satisfaction: f64,
-    mean_batch: f64,
-    catch_up_kernels: u64,
+    pub sla_satisfaction: f64,
+    /// Mean batch of a node's kernel.
+    pub mean_batch: f64,
+    /// Kernels where late requests caught up with a batch in flight.
+    pub catch_up_kernels: u64,
 }
 
 impl Row {
     fn of(
         model: &str,
         profile: &str,
-        load: &str,
+        load: Load,
         rate: f64,
         r: &NodeReport,
+        scheduler: Scheduler,
         window_ms: Option<f64>,
     ) -> Row {
         Row {
             model: model.into(),
             profile: profile.into(),
-            load: load.into(),
+            load,
             rate_rps: rate,
             slo_ms: r.slo_ms,
-            scheduler: r.policy.clone(),
+            scheduler,
             window_ms,
             requests: r.requests,
             completed: r.completed,
@@ -91,25 +158,28 @@ impl Row {
     fn label(&self) -> String {
         match self.window_ms {
             Some(w) => format!("graph {w} ms"),
-            None => self.scheduler.clone(),
+            None => self.scheduler.name().to_string(),
         }
     }
 }
 
 /// Lazy against graph batching in one setting: the mean over the windows of each ratio.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Ratio {
-    model: String,
-    profile: String,
-    load: String,
+pub struct Ratio {
+    /// Zoo model.
+    pub model: String,
+    /// MIG profile.
+    pub profile: String,
+    /// Load level.
+    pub load: Load,
     /// Graph mean response time / lazy's.
-    response_speedup: f64,
+    pub response_speedup: f64,
     /// Lazy throughput / graph's.
-    throughput: f64,
+    pub throughput: f64,
     /// Lazy SLA satisfaction / graph's.
-    sla: f64,
+    pub sla: f64,
     /// Graph p99 / lazy's.
-    p99_speedup: f64,
+    pub p99_speedup: f64,
 }
 
 /// The SLO of a model on the 7g instance: 50 ms, or 4 times its batch-32 latency when that
@@ -141,7 +211,35 @@ fn run_one(
     Ok(simulate_nodes(p, &config, &mut migsched_sim::NoObserver)?)
 }
 
+/// What `lazybatching` measured (read back from `results.json` by `migsched report`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LazyResults {
+    /// Whether the runs were quick.
+    pub quick: bool,
+    /// Seed of every run.
+    pub seed: u64,
+    /// Simulated seconds of each run.
+    pub seconds_per_run: f64,
+    /// Every run.
+    pub rows: Vec<Row>,
+    /// Lazy against graph batching per setting.
+    pub ratios: Vec<Ratio>,
+    /// The settings: model, instance, nodes, batch-1 and batch-32 latency, capacity, SLO.
+    pub setting: Vec<Vec<String>>,
+}
+
+/// Runs `reproduce lazybatching` into `out`; returns the summary.
 pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String> {
+    let r = measure(env, quick, seed)?;
+    let (rows, ratios, setting_notes, seconds) =
+        (&r.rows, &r.ratios, &r.setting, r.seconds_per_run);
+    write_results(out, rows, ratios, setting_notes, quick, seed, seconds)?;
+    plots(out, rows, ratios)?;
+    Ok(summary(rows, ratios, setting_notes, quick, seed, seconds))
+}
+
+/// Every run of `lazybatching` (1 simulated second each when `quick`, else 10).
+pub fn measure(env: &Env, quick: bool, seed: u64) -> Result<LazyResults> {
     let seconds = if quick { 1.0 } else { 10.0 };
     let mut rows: Vec<Row> = Vec::new();
     let mut setting_notes = Vec::new();
@@ -180,32 +278,31 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
                     None,
                 ));
                 for (policy, w) in policies {
+                    let scheduler = Scheduler::of(&policy);
                     let r = run_one(&p, policy, slo, rate, seconds, seed)?;
-                    rows.push(Row::of(model, profile, load, rate, &r, w));
+                    rows.push(Row::of(model, profile, load, rate, &r, scheduler, w));
                 }
             }
         }
     }
     let ratios = ratios(&rows);
-    write_results(out, &rows, &ratios, &setting_notes, quick, seed, seconds)?;
-    plots(out, &rows, &ratios)?;
-    Ok(summary(
-        &rows,
-        &ratios,
-        &setting_notes,
+    Ok(LazyResults {
         quick,
         seed,
-        seconds,
-    ))
+        seconds_per_run: seconds,
+        rows,
+        ratios,
+        setting: setting_notes,
+    })
 }
 
 fn ratios(rows: &[Row]) -> Vec<Ratio> {
     let mut out = Vec::new();
-    for lazy in rows.iter().filter(|r| r.scheduler == "lazy") {
+    for lazy in rows.iter().filter(|r| r.scheduler == Scheduler::Lazy) {
         let graphs: Vec<&Row> = rows
             .iter()
             .filter(|r| {
-                r.scheduler == "graph"
+                r.scheduler == Scheduler::Graph
                     && r.model == lazy.model
                     && r.profile == lazy.profile
                     && r.load == lazy.load
@@ -217,7 +314,7 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         out.push(Ratio {
             model: lazy.model.clone(),
             profile: lazy.profile.clone(),
-            load: lazy.load.clone(),
+            load: lazy.load,
             response_speedup: mean(&|g| g.mean_ms / lazy.mean_ms),
             throughput: mean(&|g| lazy.throughput_rps / g.throughput_rps),
             sla: mean(&|g| {
@@ -251,10 +348,10 @@ fn write_results(
             &[
                 ("model", s(&|r| r.model.clone())),
                 ("profile", s(&|r| r.profile.clone())),
-                ("load", s(&|r| r.load.clone())),
+                ("load", s(&|r| r.load.to_string())),
                 ("rate_rps", x(&|r| r.rate_rps)),
                 ("slo_ms", x(&|r| r.slo_ms)),
-                ("scheduler", s(&|r| r.scheduler.clone())),
+                ("scheduler", s(&|r| r.scheduler.name().to_string())),
                 ("window_ms", x(&|r| r.window_ms.unwrap_or(f64::NAN))),
                 ("requests", u(&|r| r.requests)),
                 ("completed", u(&|r| r.completed)),
@@ -273,7 +370,7 @@ fn write_results(
             &[
                 ("model", rs(&|r| r.model.clone())),
                 ("profile", rs(&|r| r.profile.clone())),
-                ("load", rs(&|r| r.load.clone())),
+                ("load", rs(&|r| r.load.to_string())),
                 ("response_speedup", rx(&|r| r.response_speedup)),
                 ("throughput_ratio", rx(&|r| r.throughput)),
                 ("sla_ratio", rx(&|r| r.sla)),
@@ -312,16 +409,7 @@ fn write_results(
 /// Renders `results.json` of a `lazybatching` run again into `out` (`migsched report`):
 /// tables, plots and the summary.
 pub fn render_again(out: &Path, text: &str) -> Result<String> {
-    #[derive(Deserialize)]
-    struct Saved {
-        quick: bool,
-        seed: u64,
-        seconds_per_run: f64,
-        rows: Vec<Row>,
-        ratios: Vec<Ratio>,
-        setting: Vec<Vec<String>>,
-    }
-    let r: Saved =
+    let r: LazyResults =
         serde_json::from_str(text).map_err(|e| anyhow::anyhow!("not lazybatching results: {e}"))?;
     write_results(
         out,
@@ -498,7 +586,7 @@ fn summary(
             vec![
                 r.model.clone(),
                 r.profile.clone(),
-                r.load.clone(),
+                r.load.to_string(),
                 format!("{:.2}x", r.response_speedup),
                 format!("{:.2}x", r.throughput),
                 format!("{:.2}x", r.sla),
@@ -518,7 +606,7 @@ fn summary(
         ],
         &ratio_rows,
     ));
-    let by_load = |load: &str, f: &dyn Fn(&Ratio) -> f64| {
+    let by_load = |load: Load, f: &dyn Fn(&Ratio) -> f64| {
         geomean(ratios.iter().filter(|r| r.load == load).map(f))
     };
     s.push_str("\nGeometric means over models and instances:\n\n");
@@ -548,4 +636,43 @@ fn summary(
          `sla-<instance>.svg`/`.png`, `ratios.svg`/`.png`, `results.json`.\n",
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_runs_cover_every_setting_and_lazy_keeps_up_with_graph_batching() {
+        let env = Env::load(None).unwrap();
+        let r = measure(&env, true, 0).unwrap();
+        // 3 models x 2 instances x 3 loads, each serial, 5 graph windows and lazy.
+        assert_eq!(r.rows.len(), 3 * 2 * 3 * 7);
+        assert_eq!(r.ratios.len(), 3 * 2 * 3);
+        assert_eq!(r.setting.len(), 3 * 2);
+        let count = |s: Scheduler| r.rows.iter().filter(|x| x.scheduler == s).count();
+        assert_eq!(
+            (
+                count(Scheduler::Serial),
+                count(Scheduler::Graph),
+                count(Scheduler::Lazy)
+            ),
+            (18, 90, 18)
+        );
+        for row in &r.rows {
+            assert!((0.0..=1.0).contains(&row.sla_satisfaction), "{row:?}");
+            assert_eq!(row.window_ms.is_some(), row.scheduler == Scheduler::Graph);
+        }
+        // At low load nothing queues: lazy answers at least about as fast as graph batching,
+        // which waits for its window.
+        for ratio in r.ratios.iter().filter(|x| x.load == Load::Low) {
+            assert!(ratio.response_speedup >= 0.99, "{ratio:?}");
+        }
+        // Deterministic for a seed.
+        let again = measure(&env, true, 0).unwrap();
+        assert_eq!(
+            serde_json::to_string(&r.rows).unwrap(),
+            serde_json::to_string(&again.rows).unwrap()
+        );
+    }
 }

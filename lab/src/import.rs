@@ -1,0 +1,177 @@
+//! Instance files written from other tools' data (ParvaGPU's SLO scenarios), for the
+//! `instance import` command and the `parvagpu` reproduction.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use migsched_core::import::parse_scenarios;
+use migsched_core::{
+    GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, Serving, SloRule,
+};
+use migsched_out::{read_text, write_atomic};
+
+use crate::Env;
+use crate::tables::write_profile_table;
+
+/// One ParvaGPU scenario to write as an instance file.
+#[derive(Debug, Clone)]
+pub struct ParvaImport {
+    /// ParvaGPU data directory (holding SLO/ and prof_data/).
+    pub dir: PathBuf,
+    /// Scenario number (1-based row of the SLO files).
+    pub scenario: usize,
+    /// The instance file to write (TOML).
+    pub output: PathBuf,
+    /// GPU type of the cluster.
+    pub gpu: String,
+    /// GPUs available (an upper bound for min-gpus).
+    pub gpus: u32,
+    /// Most MPS processes per instance; the most in the profile data when `None`.
+    pub max_procs: Option<u32>,
+    /// An existing profile table for the instance to name instead of importing one.
+    pub profiles: Option<PathBuf>,
+}
+
+/// ParvaGPU's profile files: stems in byte order (the column order of its SLO files).
+fn profile_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let prof = dir.join("prof_data");
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(&prof)
+        .with_context(|| format!("reading '{}' (ParvaGPU's prof_data/)", prof.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("csv"))
+        .filter_map(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .map(|s| (s.to_string(), p.clone()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("'{}' holds no <model>.csv files", prof.display());
+    }
+    Ok(files)
+}
+
+/// Writes one ParvaGPU scenario as an instance file (and its profile table unless
+/// `args.profiles` names one); returns what was written, in words.
+pub fn write_parvagpu_instance(env: &Env, args: &ParvaImport) -> Result<String> {
+    let gpu = env.gpu(&args.gpu)?;
+    let files = profile_files(&args.dir)?;
+    let stems: Vec<&str> = files.iter().map(|(s, _)| s.as_str()).collect();
+    let slo = args.dir.join("SLO");
+    let latency = read_text(&slo.join("SLO_latency.csv"), "ParvaGPU SLO latencies")?;
+    let rates = read_text(&slo.join("SLO_req_rate.csv"), "ParvaGPU request rates")?;
+    let scenarios = parse_scenarios(&latency, &rates, &stems)?;
+    let Some(scenario) = scenarios.iter().find(|s| s.number == args.scenario) else {
+        bail!(
+            "--scenario {}: the SLO files hold scenarios 1 to {}",
+            args.scenario,
+            scenarios.len()
+        );
+    };
+
+    let out_dir = args
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let stem = args
+        .output
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("instance")
+        .to_string();
+    let (profile_ref, table) = match &args.profiles {
+        Some(p) => (relative_to(out_dir, p), None),
+        None => {
+            let mut raw = Vec::new();
+            for (s, path) in &files {
+                let text = read_text(path, "ParvaGPU profile")?;
+                raw.extend(migsched_core::import::parse_profile_file(
+                    s,
+                    &text,
+                    &path.display().to_string(),
+                    &gpu,
+                )?);
+            }
+            let table = ProfileTable::from_raw(&env.catalog, raw, &args.dir.display().to_string())?;
+            (format!("{stem}.profiles.csv"), Some(table))
+        }
+    };
+    let max_procs = match (args.max_procs, &table) {
+        (Some(k), _) => k,
+        (None, Some(t)) => t.rows().iter().map(|r| r.key.procs).max().unwrap_or(1),
+        (None, None) => 5,
+    };
+    let instance = Instance {
+        name: format!("parvagpu-scenario-{}", scenario.number),
+        serving: Serving {
+            slo_rule: SloRule::PARVAGPU,
+            max_procs,
+            driver: Default::default(),
+            batches: None,
+        },
+        profiles: ProfileSource::Files {
+            files: vec![profile_ref],
+        },
+        gpus: vec![GpuPool {
+            gpu: gpu.id().to_string(),
+            count: args.gpus,
+            cost: 1.0,
+        }],
+        models: scenario
+            .demands
+            .iter()
+            .map(|d| ModelDemand {
+                name: d.model.clone(),
+                slo_ms: d.slo_ms,
+                rate_rps: d.rate_rps,
+                batch_distribution: None,
+            })
+            .collect(),
+    };
+    let mut text = format!(
+        "# ParvaGPU SLO scenario {} imported by migsched {} from {}\n# (ParvaGPU, SC 2024; MIT-licensed data, read in place). ParvaGPU's own setting:\n# SLO rule L < 0.9*SLO/2, up to {max_procs} MPS processes per MIG instance.\n",
+        scenario.number,
+        env!("CARGO_PKG_VERSION"),
+        args.dir.display()
+    );
+    text.push_str(&instance.to_toml());
+    // Check the text reads back before writing anything.
+    Instance::from_toml_str(
+        &env.catalog,
+        &text,
+        &args.output.display().to_string(),
+        &stem,
+    )?;
+    if let Some(t) = &table {
+        write_profile_table(&out_dir.join(format!("{stem}.profiles.csv")), t)?;
+    }
+    write_atomic(&args.output, &text)?;
+    Ok(format!(
+        "wrote {} ({} models, {} x {}){}",
+        args.output.display(),
+        instance.models.len(),
+        args.gpus,
+        gpu.id(),
+        table
+            .map(|t| format!(
+                " and {}/{stem}.profiles.csv ({} rows)",
+                out_dir.display(),
+                t.rows().len()
+            ))
+            .unwrap_or_default()
+    ))
+}
+
+/// `path` as the instance file in `dir` should name it: relative when both are relative or
+/// `path` is under `dir`, else as given.
+fn relative_to(dir: &Path, path: &Path) -> String {
+    match path.strip_prefix(dir) {
+        Ok(rel) if dir != Path::new(".") => rel.display().to_string(),
+        _ if dir == Path::new(".") => path.display().to_string(),
+        _ => std::fs::canonicalize(path)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.display().to_string()),
+    }
+}
