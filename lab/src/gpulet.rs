@@ -119,18 +119,51 @@ pub fn parse_method(s: &str) -> Result<GpuletMethod> {
 /// A trace: header and events.
 pub type Trace = (TraceHeader, Vec<TraceEvent>);
 
-/// One simulation of a configuration; autoscaling re-plans with `replan_method`.
-#[allow(clippy::too_many_arguments)]
+/// How one gpulet simulation runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Simulated seconds.
+    pub duration_s: f64,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Rates over time.
+    pub profile: RateProfile,
+    /// Whether the interference slowdown is simulated.
+    pub interference: bool,
+    /// Autoscaling, and the method it re-plans with.
+    pub autoscale: Option<(Autoscale, GpuletMethod)>,
+    /// Whether to keep the trace.
+    pub trace: bool,
+}
+
+impl RunOptions {
+    /// A run at constant rates with interference, no autoscaling, no trace.
+    pub fn constant(duration_s: f64, seed: u64) -> RunOptions {
+        RunOptions {
+            duration_s,
+            seed,
+            profile: RateProfile::Constant,
+            interference: true,
+            autoscale: None,
+            trace: false,
+        }
+    }
+}
+
+/// One simulation of a configuration; autoscaling re-plans with its method.
 pub fn run_sim(
     problem: &GpuletProblem,
     initial: Vec<SimGpu>,
-    duration_s: f64,
-    seed: u64,
-    profile: RateProfile,
-    interference: bool,
-    autoscale: Option<(Autoscale, GpuletMethod)>,
-    trace: bool,
+    run: RunOptions,
 ) -> Result<(GpuletReport, Option<Trace>)> {
+    let RunOptions {
+        duration_s,
+        seed,
+        profile,
+        interference,
+        autoscale,
+        trace,
+    } = run;
     let models: Vec<SimModel> = problem
         .models
         .iter()
@@ -251,11 +284,13 @@ pub fn simulate_plan(
     run_sim(
         &problem,
         initial,
-        duration_s,
-        seed,
-        profile,
-        options.interference,
-        autoscale,
-        trace,
+        RunOptions {
+            duration_s,
+            seed,
+            profile,
+            interference: options.interference,
+            autoscale,
+            trace,
+        },
     )
 }

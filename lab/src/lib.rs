@@ -5,9 +5,13 @@
 //! Above core, perf, solver and sim; polars is used here (tables on disk, sweep aggregation)
 //! and in no crate below.
 
+#[macro_use]
+extern crate migsched_out;
+
 #[cfg(feature = "parquet")]
 pub mod aggregate;
 pub mod bench;
+pub mod checks;
 pub mod gpulet;
 pub mod import;
 pub mod inputs;
@@ -18,6 +22,8 @@ pub mod profiles;
 pub mod report;
 pub mod reproduce;
 pub mod sched;
+pub mod simulate;
+pub mod solve;
 pub mod sweep;
 pub mod tables;
 

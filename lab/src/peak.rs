@@ -1,6 +1,6 @@
 //! Peak search: the largest load factor at which a plan keeps a target SLO attainment.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use migsched_sim::{NoObserver, Scheduler, SimConfig, SimReport, SimSetup, simulate};
 use serde::Serialize;
 
@@ -15,21 +15,53 @@ pub struct PeakStep {
     pub meets_target: bool,
 }
 
-/// Bisects the largest load factor at which SLO attainment stays at or above `target`:
-/// doubling from 1 (or halving) to bracket it, then halving the bracket to `tolerance`
-/// (relative). Each step is one simulation with the same seed; `progress` sees every step.
+/// What a peak search looks for: the SLO attainment to keep, how narrow the final bracket is
+/// (relative), and the largest load factor tried.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PeakGoal {
+    /// SLO attainment to keep, in (0, 1].
+    pub target: f64,
+    /// Stop when the bracket is this narrow, relative, in [1e-6, 1).
+    pub tolerance: f64,
+    /// Largest load factor tried, in (0, 1e6].
+    pub max_load: f64,
+}
+
+impl PeakGoal {
+    /// Checks the goal's domains (a tolerance below 1e-6 would bisect below the resolution
+    /// of the simulated rates; a huge load cap would simulate absurd arrival counts).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.target > 0.0 && self.target <= 1.0) {
+            bail!("--target {} is not in (0, 1]", self.target);
+        }
+        if !(self.tolerance >= 1e-6 && self.tolerance < 1.0) {
+            bail!("--tolerance {} is not in [1e-6, 1)", self.tolerance);
+        }
+        if !(self.max_load > 0.0 && self.max_load <= 1e6) {
+            bail!("--max-load {} is not in (0, 1e6]", self.max_load);
+        }
+        Ok(())
+    }
+}
+
+/// Bisects the largest load factor at which SLO attainment stays at or above the goal's
+/// target: doubling from 1 (or halving) to bracket it, then halving the bracket to the
+/// tolerance. Each step is one simulation with the same seed; `progress` sees every step.
 /// Returns the peak with its report (`None` when no load down to 1e-4 meets the target).
-#[allow(clippy::too_many_arguments)]
 pub fn peak_search(
     setup: &SimSetup,
     base: &SimConfig,
     make: &dyn Fn() -> Result<Box<dyn Scheduler>>,
-    target: f64,
-    tolerance: f64,
-    max_load: f64,
+    goal: PeakGoal,
     steps: &mut Vec<PeakStep>,
     progress: &mut dyn FnMut(&PeakStep),
 ) -> Result<Option<(f64, SimReport)>> {
+    goal.validate()?;
+    let PeakGoal {
+        target,
+        tolerance,
+        max_load,
+    } = goal;
     let mut eval = |load: f64, steps: &mut Vec<PeakStep>| -> Result<(bool, SimReport)> {
         let mut scheduler = make()?;
         let config = SimConfig {
@@ -142,9 +174,11 @@ mod tests {
             &setup,
             &base,
             &make,
-            target,
-            tolerance,
-            64.0,
+            PeakGoal {
+                target,
+                tolerance,
+                max_load: 64.0,
+            },
             &mut steps,
             &mut |_| seen += 1,
         )
@@ -175,6 +209,38 @@ mod tests {
     }
 
     #[test]
+    fn goals_outside_their_domains_are_refused() {
+        let ok = PeakGoal {
+            target: 0.99,
+            tolerance: 0.01,
+            max_load: 64.0,
+        };
+        assert!(ok.validate().is_ok());
+        for bad in [
+            PeakGoal { target: 0.0, ..ok },
+            PeakGoal {
+                target: f64::NAN,
+                ..ok
+            },
+            PeakGoal {
+                tolerance: 1e-17,
+                ..ok
+            },
+            PeakGoal {
+                tolerance: 1.0,
+                ..ok
+            },
+            PeakGoal {
+                max_load: 1e12,
+                ..ok
+            },
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.starts_with("--"), "{e}");
+        }
+    }
+
+    #[test]
     fn a_target_every_load_meets_stops_at_the_cap() {
         let (setup, base) = small();
         let make = || make_scheduler(SchedulerKind::Elsa, 1.0, 1.0);
@@ -183,9 +249,11 @@ mod tests {
             &setup,
             &base,
             &make,
-            0.0,
-            0.05,
-            4.0,
+            PeakGoal {
+                target: 1e-9,
+                tolerance: 0.05,
+                max_load: 4.0,
+            },
             &mut steps,
             &mut |_| {},
         )

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use migsched_core::{Instance, Plan, PlanGpu};
-use migsched_out::{Table, print_json, write_atomic};
-use migsched_solver::{
-    GpuletMethod, Method, MigMethod, Objective, Solution, SolveOptions, Status, applicable, solve,
-};
-use serde::Serialize;
-
 use migsched_lab::inputs::load_problem;
+use migsched_lab::solve::{
+    compare, has_plan, mig_parted_of, print_comparison, print_solution, solve_instance,
+};
+use migsched_out::{print_json, write_atomic};
+use migsched_solver::{GpuletMethod, Method, MigMethod, Objective, Solution, SolveOptions};
+use serde::Serialize;
 
 use super::args::{non_negative, parse_fraction, positive};
 use super::{Env, Outcome};
@@ -189,23 +188,19 @@ struct SolveJson<'a> {
 }
 
 pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
-    let method = match Method::from(args.method) {
-        Method::Mig(m) => m,
-        Method::Gpulet(g) => return run_solve_gpulet(env, args, g),
-        Method::Imported => anyhow::bail!("--method: imported plans are not made by a method"),
-    };
-    if args.interference.is_some() {
-        anyhow::bail!("--interference: only the gpulet methods model interference");
-    }
-    let (instance, problem) = load_problem(env, &args.instance)?;
-    let objective: Objective = args.solver.objective.into();
-    if !applicable(method, objective) {
-        anyhow::bail!(
-            "--method {method} does not answer --objective {objective} (see `migsched compare`)"
-        );
+    let method = Method::from(args.method);
+    if args.mig_parted.is_some() && matches!(method, Method::Gpulet(_)) {
+        anyhow::bail!("--mig-parted: a gpulet plan has no MIG layouts (MPS only)");
     }
     let options = args.solver.options();
-    let solution = solve(&problem, method, objective, &options);
+    let (instance, solution) = solve_instance(
+        env,
+        &args.instance,
+        method,
+        args.solver.objective.into(),
+        &options,
+        args.interference.as_deref(),
+    )?;
     if let Some(plan) = &solution.plan {
         if let Some(path) = &args.output {
             write_atomic(path, &plan.to_json())?;
@@ -233,291 +228,27 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
             }
         }
     }
-    Ok(Outcome::from_ok(matches!(
-        solution.status,
-        Status::Optimal | Status::Feasible
-    )))
-}
-
-/// `solve` with a gpulet method: the instance's zoo models on MPS gpulets, min GPUs.
-fn run_solve_gpulet(env: &Env, args: SolveArgs, method: GpuletMethod) -> Result<Outcome> {
-    let (instance, problem) = migsched_lab::gpulet::load_gpulet_problem(
-        env,
-        &args.instance,
-        args.interference.as_deref(),
-    )?;
-    if args.mig_parted.is_some() {
-        anyhow::bail!("--mig-parted: a gpulet plan has no MIG layouts (MPS only)");
-    }
-    let solution = migsched_lab::gpulet::solve(&problem, method);
-    if let (Some(plan), Some(path)) = (&solution.plan, &args.output) {
-        write_atomic(path, &plan.to_json())?;
-    }
-    if args.json {
-        print_json(&SolveJson {
-            instance: &instance.name,
-            solution: &solution,
-            options: args.solver.options(),
-        })?;
-    } else {
-        print_solution(&instance, &solution);
-        if let (Some(_), Some(p)) = (&solution.plan, &args.output) {
-            outln!("wrote plan to {}", p.display());
-        }
-    }
-    Ok(Outcome::from_ok(matches!(
-        solution.status,
-        Status::Optimal | Status::Feasible
-    )))
-}
-
-/// A mig-parted config with one device entry per plan GPU (device index = plan index).
-fn mig_parted_of(env: &Env, plan: &Plan, instance: &Instance) -> Result<String> {
-    Ok(plan.mig_parted_config(
-        &env.catalog,
-        instance.serving.driver,
-        &format!("migsched-{}", instance.name),
-    )?)
-}
-
-fn fmt_value(objective: Objective, v: Option<f64>) -> String {
-    match v {
-        None => "-".into(),
-        Some(v) => match objective {
-            Objective::MaxLoad => format!("λ={v:.4}"),
-            Objective::MinCost => format!("{v:.2}"),
-            _ => format!("{v:.0}"),
-        },
-    }
-}
-
-fn print_solution(instance: &Instance, s: &Solution) {
-    let pools: Vec<String> = instance
-        .gpus
-        .iter()
-        .map(|g| format!("{} x{}", g.gpu, g.count))
-        .collect();
-    outln!(
-        "instance {}: {} models on {}, SLO rule {}, up to {} MPS processes",
-        instance.name,
-        instance.models.len(),
-        pools.join(" + "),
-        instance.serving.slo_rule.describe(),
-        instance.serving.max_procs
-    );
-    outln!(
-        "method {}, objective {}: {}",
-        s.method,
-        s.objective,
-        s.status.name()
-    );
-    if let Some(reason) = &s.reason {
-        outln!("  reason: {reason}");
-    }
-    if let Some(stopped) = &s.stopped_by {
-        outln!("  stopped by: {stopped}");
-    }
-    if s.objective_value.is_some() {
-        outln!(
-            "  objective {}  bound {}  gap {}  GPUs used {}  solve {:.3} s{}",
-            fmt_value(s.objective, s.objective_value),
-            fmt_value(s.objective, s.bound),
-            s.gap.map_or("-".into(), |g| format!("{:.2}%", 100.0 * g)),
-            s.gpus_used.map_or("-".into(), |g| g.to_string()),
-            s.solve_seconds,
-            s.nodes.map_or(String::new(), |n| format!(" ({n} nodes)"))
-        );
-    }
-    let Some(plan) = &s.plan else { return };
-    outln!();
-    let mut t = Table::new(&[
-        ">GPU",
-        "type",
-        "layout",
-        "instances (profile@start model batch x procs)",
-    ]);
-    for g in &plan.gpus {
-        let (layout, parts) = describe_gpu(g);
-        t.row(vec![
-            g.index().to_string(),
-            g.gpu().to_string(),
-            layout,
-            parts,
-        ]);
-    }
-    out!("{}", t.render());
-    outln!();
-    let mut t = Table::new(&[
-        "model",
-        ">SLO ms",
-        ">rate/s",
-        ">served/s",
-        ">headroom",
-        ">instances",
-    ]);
-    for m in &plan.models {
-        t.row(vec![
-            m.model.clone(),
-            format!("{}", m.slo_ms),
-            format!("{:.1}", m.rate_rps),
-            format!("{:.1}", m.served_rps),
-            format!("{:+.1}%", 100.0 * (m.served_rps / m.rate_rps - 1.0)),
-            m.instances.to_string(),
-        ]);
-    }
-    out!("{}", t.render());
-    outln!("\n{} GPUs, cost {:.2}", plan.gpus_used, plan.cost);
-}
-
-/// A plan GPU for tables: its partition (layout text, or `mps:` and the gpulet sizes) and
-/// what each part serves.
-fn describe_gpu(g: &PlanGpu) -> (String, String) {
-    match g {
-        PlanGpu::Mig(g) => {
-            let inst: Vec<String> = g
-                .instances
-                .iter()
-                .map(|i| match &i.model {
-                    Some(m) => format!(
-                        "{}@{} {m} b{} x{}",
-                        i.profile,
-                        i.start,
-                        i.batch.unwrap_or(0),
-                        i.procs.unwrap_or(0)
-                    ),
-                    None => format!("{}@{} idle", i.profile, i.start),
-                })
-                .collect();
-            (g.layout.clone(), inst.join("; "))
-        }
-        PlanGpu::Mps(g) => {
-            let sizes: Vec<String> = g.gpulets.iter().map(|l| l.percent.to_string()).collect();
-            let parts: Vec<String> = g
-                .gpulets
-                .iter()
-                .enumerate()
-                .flat_map(|(i, l)| {
-                    let idle = l
-                        .tasks
-                        .is_empty()
-                        .then(|| format!("gpulet-{}#{i} idle", l.percent));
-                    l.tasks
-                        .iter()
-                        .map(move |t| format!("gpulet-{}#{i} {} b{}", l.percent, t.model, t.batch))
-                        .chain(idle)
-                })
-                .collect();
-            (format!("mps:{}", sizes.join(",")), parts.join("; "))
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct CompareRow {
-    method: Method,
-    status: Status,
-    objective_value: Option<f64>,
-    gpus_used: Option<u32>,
-    gap_to_ilp_bound: Option<f64>,
-    solve_seconds: f64,
-    reason: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CompareJson<'a> {
-    instance: &'a str,
-    objective: Objective,
-    ilp_bound: Option<f64>,
-    methods: &'a [CompareRow],
+    Ok(Outcome::from_ok(has_plan(&solution)))
 }
 
 pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
     let (instance, problem) = load_problem(env, &args.instance)?;
-    let objective: Objective = args.solver.objective.into();
-    let options = args.solver.options();
-    let gpus = problem.gpus_available();
-    let methods: Vec<MigMethod> = MigMethod::ALL
-        .into_iter()
-        .filter(|&m| applicable(m, objective))
-        .filter(|&m| {
-            m != MigMethod::Brute
-                || (gpus <= migsched_solver::BRUTE_MAX_GPUS
-                    && problem.models.len() <= migsched_solver::BRUTE_MAX_MODELS)
-        })
-        .collect();
-    let solutions: Vec<Solution> = methods
-        .iter()
-        .map(|&m| {
-            if !args.json {
+    let json = args.json;
+    let comparison = compare(
+        &instance,
+        &problem,
+        args.solver.objective.into(),
+        &args.solver.options(),
+        &mut |m: MigMethod| {
+            if !json {
                 eprintln!("solving with {m}...");
             }
-            solve(&problem, m, objective, &options)
-        })
-        .collect();
-    let ilp_bound = solutions
-        .iter()
-        .find(|s| s.method == Method::Mig(MigMethod::Ilp))
-        .and_then(|s| s.bound);
-    let rows: Vec<CompareRow> = solutions
-        .iter()
-        .map(|s| CompareRow {
-            method: s.method,
-            status: s.status,
-            objective_value: s.objective_value,
-            gpus_used: s.gpus_used,
-            gap_to_ilp_bound: match (s.objective_value, ilp_bound) {
-                (Some(v), Some(b)) if b.abs() > 1e-12 => {
-                    let g = if objective.maximizes() {
-                        (b - v) / b
-                    } else {
-                        (v - b) / b
-                    };
-                    // Below the solver's tolerance the difference is rounding, not a gap.
-                    Some(if g.abs() < 1e-6 { 0.0 } else { g })
-                }
-                _ => None,
-            },
-            solve_seconds: s.solve_seconds,
-            reason: s.reason.clone(),
-        })
-        .collect();
-    if args.json {
-        print_json(&CompareJson {
-            instance: &instance.name,
-            objective,
-            ilp_bound,
-            methods: &rows,
-        })?;
+        },
+    );
+    if json {
+        print_json(&comparison)?;
     } else {
-        outln!(
-            "instance {}, objective {objective}, ILP bound {}:",
-            instance.name,
-            fmt_value(objective, ilp_bound)
-        );
-        let mut t = Table::new(&[
-            "method",
-            "status",
-            ">objective",
-            ">GPUs",
-            ">vs ILP bound",
-            ">time s",
-            "note",
-        ]);
-        for r in &rows {
-            t.row(vec![
-                r.method.name().to_string(),
-                r.status.name().to_string(),
-                fmt_value(objective, r.objective_value),
-                r.gpus_used.map_or("-".into(), |g| g.to_string()),
-                r.gap_to_ilp_bound
-                    .map_or("-".into(), |g| format!("{:+.1}%", 100.0 * g)),
-                format!("{:.3}", r.solve_seconds),
-                r.reason.clone().unwrap_or_default(),
-            ]);
-        }
-        out!("{}", t.render());
+        print_comparison(&comparison);
     }
-    Ok(Outcome::from_ok(rows.iter().any(|r| {
-        matches!(r.status, Status::Optimal | Status::Feasible)
-    })))
+    Ok(Outcome::from_ok(comparison.any_plan()))
 }

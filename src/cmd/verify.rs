@@ -1,23 +1,16 @@
 //! `migsched verify layout|plan|trace`: independent checks of layouts, plans and event
 //! traces (migsched-verify), printing every violation with what, where and why.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_core::{Driver, Plan};
-use migsched_out::{Table, print_json, read_text};
-use migsched_verify::import::mig_parted::check_config;
-use migsched_verify::{
-    Against, LayoutFile, Location, PlanReport, TraceOptions, TraceReport, Violation, check_layout,
-    check_plan, check_plan_layouts, check_trace, count_by_rule, layout_text, parse_metrics,
-    parse_plan, read_layout_file, read_trace,
+use migsched_lab::checks::{
+    LayoutCheck, PlanCheck, TraceCheck, verify_layout, verify_plan, verify_trace,
 };
-use serde::Serialize;
 
 use super::args::DriverArgs;
 use super::{Env, Outcome};
-use migsched_lab::inputs::load_instance;
 
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
@@ -115,374 +108,32 @@ pub struct TraceArgs {
 }
 
 pub fn run(env: &Env, command: VerifyCommand) -> Result<Outcome> {
-    match command {
-        VerifyCommand::Layout(a) => layout(env, a),
-        VerifyCommand::Plan(a) => plan(env, a),
-        VerifyCommand::Trace(a) => trace(a),
-    }
-}
-
-/// Most violations printed as text; `--json` lists all.
-const PRINT_LIMIT: usize = 200;
-
-fn print_violations(violations: &[Violation], indent: &str) {
-    for v in violations.iter().take(PRINT_LIMIT) {
-        outln!("{indent}{v}");
-    }
-    if violations.len() > PRINT_LIMIT {
-        outln!(
-            "{indent}... and {} more (--json lists all)",
-            violations.len() - PRINT_LIMIT
-        );
-    }
-}
-
-fn summary(violations: &[Violation]) -> String {
-    if violations.is_empty() {
-        return "no violations".to_string();
-    }
-    let by_rule: Vec<String> = count_by_rule(violations)
-        .iter()
-        .map(|(r, n)| format!("{r} {n}"))
-        .collect();
-    format!(
-        "{} violation{} ({})",
-        violations.len(),
-        if violations.len() == 1 { "" } else { "s" },
-        by_rule.join(", ")
-    )
-}
-
-fn outcome(violations: &[Violation]) -> Outcome {
-    if violations.is_empty() {
-        Outcome::Yes
-    } else {
-        Outcome::No
-    }
-}
-
-fn driver_of(env: &Env, instance: Option<&Path>, args: DriverArgs) -> Result<Driver> {
-    match instance {
-        Some(path) => {
-            if args.before_r510 {
-                bail!("--before-r510 and --instance both set the driver rules; give one");
-            }
-            Ok(load_instance(&env.catalog, path)?.serving.driver)
-        }
-        None => Ok(args.driver()),
-    }
-}
-
-#[derive(Serialize)]
-struct LayoutItem {
-    what: String,
-    layout: Option<String>,
-    checked: bool,
-    reason: Option<String>,
-    violations: Vec<Violation>,
-}
-
-#[derive(Serialize)]
-struct LayoutJson<'a> {
-    file: &'a str,
-    ok: bool,
-    layouts: &'a [LayoutItem],
-}
-
-fn layout(env: &Env, args: LayoutArgs) -> Result<Outcome> {
-    let origin = args.file.display().to_string();
-    let driver = driver_of(env, args.instance.as_deref(), args.driver)?;
-    let gpu = args.gpu.as_deref().map(|g| env.gpu(g)).transpose()?;
-    let text = read_text(&args.file, "layout file")?;
-    let file = read_layout_file(&text, &origin)?;
-    let mut items: Vec<LayoutItem> = Vec::new();
-    match &file {
-        LayoutFile::Plan(plan) => {
-            let all = check_plan_layouts(&env.catalog, plan, driver);
-            for g in &plan.gpus {
-                let mine: Vec<Violation> = all
-                    .iter()
-                    .filter(|v| v.at.gpu == Some(g.index()))
-                    .cloned()
-                    .collect();
-                let mig = g.as_mig();
-                items.push(LayoutItem {
-                    what: format!("gpu {} ({})", g.index(), g.gpu()),
-                    layout: mig.map(|m| m.layout.clone()),
-                    checked: mig.is_some(),
-                    reason: mig.is_none().then(|| {
-                        "an MPS split into gpulets, not a MIG layout (verify plan checks it)"
-                            .to_string()
-                    }),
-                    violations: mine,
-                });
-            }
-        }
-        LayoutFile::MigParted(config) => {
-            for c in check_config(&env.catalog, config, gpu.as_deref(), driver) {
-                let (what, checked, reason) = match &c.gpu {
-                    Ok(Some(g)) => (
-                        format!("{} devices={} on {g}", c.entry, c.devices),
-                        true,
-                        None,
-                    ),
-                    Ok(None) => (
-                        format!("{} devices={}", c.entry, c.devices),
-                        true,
-                        Some("its device-filter excludes this GPU".to_string()),
-                    ),
-                    Err(why) => (
-                        format!("{} devices={}", c.entry, c.devices),
-                        false,
-                        Some(why.clone()),
-                    ),
-                };
-                let counts = config
-                    .mig_configs
-                    .0
-                    .iter()
-                    .flat_map(|(name, entries)| {
-                        entries
-                            .iter()
-                            .enumerate()
-                            .map(move |(i, e)| (format!("{name}[{i}]"), e))
-                    })
-                    .find(|(label, _)| *label == c.entry)
-                    .map(|(_, e)| migsched_verify::describe_counts(&e.mig_devices.0));
-                items.push(LayoutItem {
-                    what,
-                    layout: counts,
-                    checked,
-                    reason,
-                    violations: c.violations,
-                });
-            }
-        }
-        LayoutFile::Text(lines) => {
-            let Some(gpu) = &gpu else {
-                bail!("{origin}: layouts in text form need --gpu to name the GPU type");
-            };
-            for (line, placed) in lines {
-                let at = Location {
-                    entry: Some(format!("line {line}")),
-                    gpu_type: Some(gpu.id().to_string()),
-                    ..Location::none()
-                };
-                items.push(LayoutItem {
-                    what: format!("line {line} on {}", gpu.id()),
-                    layout: Some(layout_text(placed)),
-                    checked: true,
-                    reason: None,
-                    violations: check_layout(gpu, placed, driver, &at),
-                });
-            }
-        }
-    }
-    let violations: Vec<Violation> = items.iter().flat_map(|i| i.violations.clone()).collect();
-    let unchecked = items.iter().filter(|i| !i.checked).count();
-    if args.json {
-        print_json(&LayoutJson {
-            file: &origin,
-            ok: violations.is_empty() && unchecked == 0,
-            layouts: &items,
-        })?;
-    } else {
-        for i in &items {
-            let layout = i.layout.as_deref().unwrap_or("");
-            let tag = match (i.checked, i.violations.is_empty(), &i.reason) {
-                (false, _, _) => "??  ",
-                (true, _, Some(_)) => "skip",
-                (true, true, None) => "ok  ",
-                (true, false, None) => "FAIL",
-            };
-            match &i.reason {
-                Some(r) => outln!("{tag}  {}: {layout}: {r}", i.what),
-                None => outln!("{tag}  {}: {layout}", i.what),
-            }
-            for v in i.violations.iter().take(PRINT_LIMIT) {
-                outln!("        - {} [{}]", v.message, v.rule);
-            }
-        }
-        let bad = items.iter().filter(|i| !i.violations.is_empty()).count();
-        outln!(
-            "\n{origin}: {} layouts checked, {bad} with violations, {unchecked} could not be \
-             checked; {}",
-            items.len() - unchecked,
-            summary(&violations)
-        );
-    }
-    if !violations.is_empty() {
-        Ok(Outcome::No)
-    } else if unchecked > 0 {
-        bail!("{unchecked} entries of {origin} could not be checked (see above); pass --gpu")
-    } else {
-        Ok(Outcome::Yes)
-    }
-}
-
-#[derive(Serialize)]
-struct PlanJson<'a> {
-    file: &'a str,
-    instance: Option<&'a str>,
-    ok: bool,
-    #[serde(flatten)]
-    report: &'a PlanReport,
-}
-
-fn plan(env: &Env, args: PlanArgs) -> Result<Outcome> {
-    let origin = args.file.display().to_string();
-    let text = read_text(&args.file, "plan")?;
-    let plan: Plan = parse_plan(&text, &origin)?;
-    let loaded = match &args.instance {
-        Some(path) => {
-            if args.driver.before_r510 {
-                bail!("--before-r510 and --instance both set the driver rules; give one");
-            }
-            let instance = load_instance(&env.catalog, path)?;
-            let table = migsched_lab::profiles::for_instance(env, &instance, path)
-                .with_context(|| format!("the profile table of {}", path.display()))?;
-            Some((instance, table))
-        }
-        None => None,
+    let clean = match command {
+        VerifyCommand::Layout(a) => verify_layout(
+            env,
+            &LayoutCheck {
+                file: a.file,
+                gpu: a.gpu,
+                instance: a.instance,
+                before_r510: a.driver.before_r510,
+                json: a.json,
+            },
+        )?,
+        VerifyCommand::Plan(a) => verify_plan(
+            env,
+            &PlanCheck {
+                file: a.file,
+                instance: a.instance,
+                before_r510: a.driver.before_r510,
+                json: a.json,
+            },
+        )?,
+        VerifyCommand::Trace(a) => verify_trace(&TraceCheck {
+            file: a.file,
+            plan: a.plan,
+            metrics: a.metrics,
+            json: a.json,
+        })?,
     };
-    let against = match &loaded {
-        Some((instance, table)) => Against::Instance { instance, table },
-        None => Against::Alone {
-            driver: args.driver.driver(),
-        },
-    };
-    let report = check_plan(&env.catalog, &plan, against);
-    let instance_name = loaded.as_ref().map(|(i, _)| i.name.as_str());
-    if args.json {
-        print_json(&PlanJson {
-            file: &origin,
-            instance: instance_name,
-            ok: report.is_clean(),
-            report: &report,
-        })?;
-        return Ok(outcome(&report.violations));
-    }
-    print_violations(&report.violations, "");
-    if !report.violations.is_empty() {
-        outln!();
-    }
-    let mut t = Table::new(&["model", ">rate/s", ">served/s", ">served %", ">instances"]);
-    for m in &report.models {
-        t.row(vec![
-            m.model.clone(),
-            format!("{:.1}", m.rate_rps),
-            format!("{:.1}", m.served_rps),
-            format!("{:.1}", 100.0 * m.served_rps / m.rate_rps),
-            m.instances.to_string(),
-        ]);
-    }
-    if !report.models.is_empty() {
-        out!("{}", t.render());
-        outln!();
-    }
-    let against = match instance_name {
-        Some(n) => format!("against instance {n}"),
-        None => "alone (no --instance)".to_string(),
-    };
-    outln!(
-        "{origin}: {}; {} GPUs ({} used{}), {} instances ({} serving), {} models, checked {against}",
-        summary(&report.violations),
-        report.gpus,
-        report.gpus_used,
-        report
-            .cost
-            .map(|c| format!(", cost {c:.2}"))
-            .unwrap_or_default(),
-        report.instances,
-        report.serving,
-        report.models.len(),
-    );
-    if plan.objective == Some(migsched_core::Objective::MaxLoad) {
-        if let Some(l) = report.load {
-            outln!("  load factor served: {l:.4}");
-        }
-    }
-    for n in &report.not_checked {
-        outln!("  not checked: {n}");
-    }
-    Ok(outcome(&report.violations))
-}
-
-#[derive(Serialize)]
-struct TraceJson<'a> {
-    file: &'a str,
-    ok: bool,
-    #[serde(flatten)]
-    report: &'a TraceReport,
-}
-
-fn trace(args: TraceArgs) -> Result<Outcome> {
-    let origin = args.file.display().to_string();
-    let text = read_text(&args.file, "trace")?;
-    let trace = read_trace(&text, &origin)?;
-    let plan = match &args.plan {
-        Some(p) => {
-            let t = read_text(p, "plan")?;
-            Some(parse_plan(&t, &p.display().to_string())?)
-        }
-        None => None,
-    };
-    let metrics = match &args.metrics {
-        Some(p) => {
-            let t = read_text(p, "metrics")?;
-            Some(parse_metrics(&t, &p.display().to_string())?)
-        }
-        None => None,
-    };
-    let report = check_trace(
-        &trace,
-        &TraceOptions {
-            plan: plan.as_ref(),
-            metrics: metrics.as_ref(),
-        },
-    );
-    if args.json {
-        print_json(&TraceJson {
-            file: &origin,
-            ok: report.is_clean(),
-            report: &report,
-        })?;
-        return Ok(outcome(&report.violations));
-    }
-    print_violations(&report.violations, "");
-    if !report.violations.is_empty() {
-        outln!();
-    }
-    let m = &report.metrics;
-    outln!(
-        "{origin}: {}; {} events, {} requests ({} finished, {} dropped, {} unfinished), \
-         scheduler {}{}",
-        summary(&report.violations),
-        report.events,
-        m.requests,
-        m.finished,
-        m.dropped,
-        m.unfinished,
-        trace.header.scheduler,
-        if report.elsa_replayed > 0 {
-            format!(", {} ELSA dispatches replayed", report.elsa_replayed)
-        } else {
-            String::new()
-        }
-    );
-    let fmt = |x: Option<f64>, unit: &str| x.map_or("-".to_string(), |v| format!("{v:.3}{unit}"));
-    outln!(
-        "  recomputed: SLO attainment {}, throughput {}, goodput {}, latency mean {} p50 {} \
-         p99 {}",
-        fmt(m.slo_attainment, ""),
-        fmt(m.throughput_rps, "/s"),
-        fmt(m.goodput_rps, "/s"),
-        fmt(m.latency_ms_mean, " ms"),
-        fmt(m.latency_ms_p50, " ms"),
-        fmt(m.latency_ms_p99, " ms")
-    );
-    for n in &report.not_checked {
-        outln!("  not checked: {n}");
-    }
-    Ok(outcome(&report.violations))
+    Ok(Outcome::from_ok(clean))
 }

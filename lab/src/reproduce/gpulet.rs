@@ -12,7 +12,7 @@ use migsched_solver::GpuletMethod;
 use migsched_solver::gpulet::GpuletProblem;
 
 use crate::Env;
-use crate::gpulet::{run_sim, sim_config, solve};
+use crate::gpulet::{RunOptions, run_sim, sim_config, solve};
 
 /// One scenario of `reproduce gpulet`: a zoo mix on A100-80GB with base rates.
 struct Scenario {
@@ -74,7 +74,7 @@ fn holds(
     let Some(plan) = s.plan else { return Ok(false) };
     let Some(d) = sim_s else { return Ok(true) };
     let cfg = sim_config(&p, &plan)?;
-    let (r, _) = run_sim(&p, cfg, d, seed, RateProfile::Constant, true, None, false)?;
+    let (r, _) = run_sim(&p, cfg, RunOptions::constant(d, seed))?;
     Ok(r.slo_attainment >= PEAK_TARGET)
 }
 
@@ -214,19 +214,18 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool, seed: u64) -> Result<String
         let (r, _) = run_sim(
             &problem,
             cfg,
-            span,
-            seed,
-            steps_profile.clone(),
-            true,
-            Some((
-                Autoscale {
-                    epoch_s: epoch,
-                    reconfig_s: reconfig,
-                    ..Autoscale::default()
-                },
-                m,
-            )),
-            false,
+            RunOptions {
+                profile: steps_profile.clone(),
+                autoscale: Some((
+                    Autoscale {
+                        epoch_s: epoch,
+                        reconfig_s: reconfig,
+                        ..Autoscale::default()
+                    },
+                    m,
+                )),
+                ..RunOptions::constant(span, seed)
+            },
         )?;
         for e in &r.epochs {
             scale_rows.push(ScaleRow {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Env;
 use crate::inputs::{ServerEntry, datasets_dir, load_problem, plan_of_servers, setup_of};
-use crate::peak::{PeakStep, peak_search};
+use crate::peak::{PeakGoal, PeakStep, peak_search};
 use crate::report::markdown;
 use crate::report::plot::{BarChart, Legend, LineChart, Series, write_both};
 use crate::sched::{SchedulerKind, make_scheduler};
@@ -208,9 +208,11 @@ fn peak(
         setup,
         &sim_config(seconds, seed, 1.0),
         &make,
-        0.99,
-        0.02,
-        64.0,
+        PeakGoal {
+            target: 0.99,
+            tolerance: 0.02,
+            max_load: 64.0,
+        },
         &mut steps,
         &mut |_| {},
     )?;
