@@ -1,16 +1,20 @@
-//! Instance files written from other tools' data (ParvaGPU's SLO scenarios), for the
-//! `instance import` command and the `parvagpu` reproduction.
+//! Other tools' data as migsched's: instance files from ParvaGPU's SLO scenarios (the
+//! `instance import` command and the `parvagpu` reproduction), and plans from ParvaGPU
+//! deployments and mig-parted configs (`plan import`), recorded as the files say.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use migsched_core::import::parse_scenarios;
+use migsched_core::mig_parted::MigPartedConfig;
 use migsched_core::{
     GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, Serving, SloRule,
 };
 use migsched_out::{read_text, write_atomic};
+use migsched_verify::{Imported, MigPartedImport, import_mig_parted, import_parvagpu};
 
 use crate::Env;
+use crate::inputs::load_instance;
 use crate::tables::write_profile_table;
 
 /// One ParvaGPU scenario to write as an instance file.
@@ -174,4 +178,98 @@ fn relative_to(dir: &Path, path: &Path) -> String {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| path.display().to_string()),
     }
+}
+
+/// `plan import mig-parted`: which configuration, on which GPU, how many devices `all` is.
+#[derive(Debug, Clone)]
+pub struct MigPartedPlanImport {
+    /// The configuration to import (needed when the file has several).
+    pub config: Option<String>,
+    /// GPU type of every entry, instead of the device filters.
+    pub gpu: Option<String>,
+    /// How many devices `devices: all` stands for.
+    pub all_devices: u32,
+}
+
+/// Imports a ParvaGPU deployment CSV as a plan of `instance` (recorded as the file says,
+/// legal or not), to `output` or stdout.
+pub fn import_parvagpu_plan(
+    env: &Env,
+    file: &Path,
+    instance: &Path,
+    gpu: Option<&str>,
+    output: Option<&Path>,
+) -> Result<()> {
+    let (instance_path, args_gpu) = (instance, gpu);
+    let instance = load_instance(&env.catalog, instance_path)?;
+    let gpu = match args_gpu {
+        Some(g) => env.gpu(g)?,
+        None => match instance.gpus.as_slice() {
+            [one] => env.gpu(&one.gpu)?,
+            _ => bail!(
+                "{}: the instance has {} GPU types; name the deployment's with --gpu",
+                instance_path.display(),
+                instance.gpus.len()
+            ),
+        },
+    };
+    let table = crate::profiles::for_instance(env, &instance, instance_path)
+        .with_context(|| format!("the profile table of {}", instance_path.display()))?;
+    let origin = file.display().to_string();
+    let text = read_text(file, "ParvaGPU deployment")?;
+    let imported = import_parvagpu(&text, &origin, &gpu, &instance, &table)?;
+    emit(&imported, &origin, output)
+}
+
+/// Imports a mig-parted config as a plan (one plan GPU per device entry), to `output` or
+/// stdout.
+pub fn import_mig_parted_plan(
+    env: &Env,
+    file: &Path,
+    options: &MigPartedPlanImport,
+    output: Option<&Path>,
+) -> Result<()> {
+    let args = options;
+    let gpu = args.gpu.as_deref().map(|g| env.gpu(g)).transpose()?;
+    let origin = file.display().to_string();
+    let text = read_text(file, "mig-parted config")?;
+    let config = MigPartedConfig::parse(&text, &origin)?;
+    let imported = import_mig_parted(
+        &env.catalog,
+        &config,
+        &origin,
+        &MigPartedImport {
+            config: args.config.as_deref(),
+            gpu: gpu.as_deref(),
+            all_devices: args.all_devices,
+        },
+    )?;
+    emit(&imported, &origin, output)
+}
+
+/// Writes the plan (file or stdout) and the import's notes (stderr when the plan goes to
+/// stdout, so it stays valid JSON).
+fn emit(imported: &Imported, origin: &str, output: Option<&Path>) -> Result<()> {
+    let json = imported.plan.to_json();
+    let instances: usize = imported.plan.mig_gpus().map(|g| g.instances.len()).sum();
+    match output {
+        Some(path) => {
+            write_atomic(path, &json)?;
+            outln!(
+                "imported {origin}: {} GPUs, {instances} instances -> {}",
+                imported.plan.gpus.len(),
+                path.display()
+            );
+            for n in &imported.notes {
+                outln!("  note: {n}");
+            }
+        }
+        None => {
+            out!("{json}");
+            for n in &imported.notes {
+                eprintln!("note: {n}");
+            }
+        }
+    }
+    Ok(())
 }

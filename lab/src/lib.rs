@@ -11,10 +11,15 @@ extern crate migsched_out;
 #[cfg(feature = "parquet")]
 pub mod aggregate;
 pub mod bench;
+pub mod catalog;
 pub mod checks;
 pub mod gpulet;
 pub mod import;
 pub mod inputs;
+pub mod interference;
+pub mod layouts;
+pub mod mig_parted;
+pub mod models;
 pub mod nodes;
 pub mod observe;
 pub mod peak;

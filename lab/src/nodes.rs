@@ -1,14 +1,21 @@
 //! Node-level runs of one model on one instance: per-node latency tables (analytic or read
-//! from a CSV) and the scheduling policies by name.
+//! from a CSV), the scheduling policies by name, and the `simulate-nodes` command.
 
-use std::path::Path;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use migsched_out::read_text;
+use migsched_core::metrics::RunMetrics;
+use migsched_out::{print_json, read_text, write_atomic};
 use migsched_perf::analytic::AnalyticParams;
 use migsched_perf::zoo::{ZooOptions, build};
+use migsched_sim::Stop;
+use migsched_sim::lazy::{
+    Arrivals, NodeReport, NodeSimConfig, TraceRecorder, node_trace_header, simulate_nodes,
+};
 use migsched_sim::lazy::{NodeProfile, NodeRow, Policy};
+use serde::Serialize;
 
 use crate::Env;
 
@@ -102,4 +109,180 @@ pub fn slo_ns(slo_ms: f64) -> Result<u64> {
         bail!("--slo-ms {slo_ms}: expected a positive number of ms");
     }
     Ok(((slo_ms * 1e6).round() as u64).max(1))
+}
+
+/// The largest batch a node-level run accepts (its tables hold one row per batch size).
+pub const MAX_NODE_BATCH: u32 = 4096;
+
+/// `simulate-nodes`: the model, instance, scheduler, workload and outputs.
+#[derive(Debug, Clone)]
+pub struct NodesSpec {
+    /// Zoo model.
+    pub model: String,
+    /// GPU type.
+    pub gpu: String,
+    /// MIG profile of the instance.
+    pub profile: String,
+    /// Scheduler.
+    pub scheduler: NodeSchedulerArg,
+    /// Graph batching window, ms.
+    pub window_ms: f64,
+    /// Largest batch of a kernel.
+    pub max_batch: u32,
+    /// Poisson arrivals per second.
+    pub rate: f64,
+    /// Simulated seconds of arrivals.
+    pub duration: f64,
+    /// Simulate this many requests instead.
+    pub requests: Option<u64>,
+    /// Latency SLO, ms.
+    pub slo_ms: f64,
+    /// Seed of the arrival stream.
+    pub seed: u64,
+    /// Measured per-node latencies instead of the analytic model.
+    pub node_table: Option<PathBuf>,
+    /// Where the trace goes.
+    pub trace: Option<PathBuf>,
+    /// Where the JSON report goes.
+    pub report: Option<PathBuf>,
+    /// Print one JSON object.
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct NodesJson<'a> {
+    model: &'a str,
+    gpu: &'a str,
+    profile: &'a str,
+    source: &'a str,
+    rate_rps: f64,
+    whole_model_ms_batch1: f64,
+    report: &'a NodeReport,
+    /// The serving metrics (`migsched_core::metrics`), which `verify trace --metrics` checks.
+    metrics: RunMetrics,
+}
+
+/// Runs one model on one instance node by node, writes the trace and report `spec` asks for,
+/// and prints the report.
+pub fn simulate_nodes_files(env: &Env, args: &NodesSpec) -> Result<()> {
+    if !(1..=MAX_NODE_BATCH).contains(&args.max_batch) {
+        bail!(
+            "--max-batch {}: expected 1..={MAX_NODE_BATCH}",
+            args.max_batch
+        );
+    }
+    let profile_batch = match args.scheduler {
+        NodeSchedulerArg::Serial => 1,
+        _ => args.max_batch,
+    };
+    let (profile, source) = match &args.node_table {
+        Some(path) => (read_node_table(path, profile_batch)?, "node-table"),
+        None => (
+            analytic_node_profile(env, &args.model, &args.gpu, &args.profile, profile_batch)?,
+            "analytic",
+        ),
+    };
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        bail!(
+            "--rate {}: expected a positive number of requests per second",
+            args.rate
+        );
+    }
+    let stop = match args.requests {
+        Some(0) => bail!("--requests 0: expected at least 1"),
+        Some(n) => Stop::Requests { n },
+        None => {
+            if !(args.duration.is_finite() && args.duration > 0.0 && args.duration < 1e6) {
+                bail!(
+                    "--duration {}: expected a positive number of seconds",
+                    args.duration
+                );
+            }
+            Stop::Duration {
+                ns: (args.duration * 1e9).round() as u64,
+                drain: true,
+            }
+        }
+    };
+    let config = NodeSimConfig {
+        policy: policy(args.scheduler, args.window_ms, args.max_batch)?,
+        slo_ns: slo_ns(args.slo_ms)?,
+        arrivals: Arrivals::poisson(args.rate),
+        stop,
+        seed: args.seed,
+    };
+    let report = if let Some(path) = &args.trace {
+        let mut rec = TraceRecorder::new(&args.model);
+        let report = simulate_nodes(&profile, &config, &mut rec)?;
+        let header = node_trace_header(&args.model, &args.profile, &profile, &config, &report);
+        let mut text = serde_json::to_string(&header).context("encoding the trace header")?;
+        text.push('\n');
+        for e in rec.events() {
+            text.push_str(&serde_json::to_string(e).context("encoding a trace event")?);
+            text.push('\n');
+        }
+        write_atomic(path, &text)?;
+        report
+    } else {
+        simulate_nodes(&profile, &config, &mut migsched_sim::NoObserver)?
+    };
+    let whole1 = profile.whole_ns(1) as f64 / 1e6;
+    let summary = NodesJson {
+        model: &args.model,
+        gpu: &args.gpu,
+        profile: &args.profile,
+        source,
+        rate_rps: args.rate,
+        whole_model_ms_batch1: whole1,
+        report: &report,
+        metrics: report.run_metrics(&args.model),
+    };
+    if let Some(path) = &args.report {
+        let mut text = serde_json::to_string_pretty(&summary).context("encoding the report")?;
+        text.push('\n');
+        write_atomic(path, &text)?;
+    }
+    if args.json {
+        print_json(&summary)?;
+    } else {
+        let mut params = String::new();
+        for (k, v) in &report.parameters {
+            let _ = write!(params, " {k}={v}");
+        }
+        outln!(
+            "{} on {} {} · {} nodes ({source}; {:.3} ms at batch 1) · {}{params} · {} req/s · SLO {} ms · seed {}",
+            args.model,
+            args.gpu,
+            args.profile,
+            report.nodes,
+            whole1,
+            report.policy,
+            args.rate,
+            report.slo_ms,
+            report.seed
+        );
+        outln!(
+            "requests {}  completed {}  SLA satisfaction {:.2}%  throughput {:.1}/s  goodput {:.1}/s",
+            report.requests,
+            report.completed,
+            100.0 * report.slo_attainment,
+            report.throughput_rps,
+            report.goodput_rps
+        );
+        outln!(
+            "response ms: mean {:.3}  p50 {:.3}  p99 {:.3}  max {:.3}",
+            report.latency_ms.mean,
+            report.latency_ms.p50,
+            report.latency_ms.p99,
+            report.latency_ms.max
+        );
+        outln!(
+            "kernels {}  mean batch {:.2}  catch-up kernels {}  utilization {:.1}%",
+            report.kernels,
+            report.mean_batch,
+            report.catch_up_kernels,
+            100.0 * report.utilization
+        );
+    }
+    Ok(())
 }

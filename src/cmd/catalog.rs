@@ -4,11 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_core::nvidia_smi::{
-    DiffClass, DiffOptions, Difference, diff_catalog, identify_gpu, parse_lgip, parse_lgipp,
-};
-use migsched_out::{Table, print_json, read_text};
-use serde::Serialize;
+use migsched_lab::catalog::{DiffQuery, catalog_diff};
 
 use super::{Env, Outcome};
 
@@ -84,155 +80,22 @@ fn parse_share(text: &str) -> Result<f64, String> {
     Ok(share)
 }
 
-#[derive(Serialize)]
-struct DiffJson<'a> {
-    gpu: &'a str,
-    identified_by: &'a str,
-    matches: bool,
-    mismatches: usize,
-    driver_dependent: usize,
-    aliases: usize,
-    newer_profiles: usize,
-    differences: &'a [Difference],
-}
-
 pub fn run(env: &Env, command: CatalogCommand) -> Result<Outcome> {
     match command {
-        CatalogCommand::Diff(a) => diff(env, a),
+        CatalogCommand::Diff(a) => Ok(Outcome::from_ok(catalog_diff(
+            env,
+            &DiffQuery {
+                gpu: a.gpu,
+                lgip: a.lgip,
+                lgipp: a.lgipp,
+                memory_tolerance: a.memory_tolerance,
+                partial: a.partial,
+                json: a.json,
+            },
+        )?)),
         CatalogCommand::Toml => {
             out!("{}", migsched_core::catalog::BUILTIN_TOML);
             Ok(Outcome::Yes)
         }
     }
-}
-
-/// `n thing` or `n things`.
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn diff(env: &Env, args: DiffArgs) -> Result<Outcome> {
-    let read = |path: &Option<PathBuf>, what: &str| -> Result<Option<(String, String)>> {
-        path.as_ref()
-            .map(|p| Ok((read_text(p, what)?, p.display().to_string())))
-            .transpose()
-    };
-    let lgip_text = read(&args.lgip, "-lgip output")?;
-    let lgipp_text = read(&args.lgipp, "-lgipp output")?;
-    let lgip = match &lgip_text {
-        Some((text, origin)) => parse_lgip(text, origin)?,
-        None => Vec::new(),
-    };
-    let lgipp = match &lgipp_text {
-        Some((text, origin)) => parse_lgipp(text, origin)?,
-        None => Vec::new(),
-    };
-    let (gpu, evidence) = match &args.gpu {
-        Some(name) => (env.gpu(name)?, "--gpu".to_string()),
-        None => {
-            let texts: Vec<&str> = [&lgip_text, &lgipp_text]
-                .into_iter()
-                .flatten()
-                .map(|(t, _)| t.as_str())
-                .collect();
-            let found = identify_gpu(&env.catalog, &texts, &lgip, &lgipp)?;
-            (found.gpu, found.evidence)
-        }
-    };
-    let options = DiffOptions {
-        memory_tolerance: args.memory_tolerance,
-        partial: args.partial,
-    };
-    let diffs = diff_catalog(&gpu, &lgip, &lgipp, &options);
-    let of = |c: DiffClass| diffs.iter().filter(|d| d.class == c).count();
-    let (mismatches, memory, aliases, newer) = (
-        of(DiffClass::Mismatch),
-        of(DiffClass::DriverMemory),
-        of(DiffClass::Alias),
-        of(DiffClass::NewerProfile),
-    );
-    if args.json {
-        print_json(&DiffJson {
-            gpu: gpu.id(),
-            identified_by: &evidence,
-            matches: mismatches == 0,
-            mismatches,
-            driver_dependent: memory,
-            aliases,
-            newer_profiles: newer,
-            differences: &diffs,
-        })?;
-        return Ok(Outcome::from_ok(mismatches == 0));
-    }
-    if args.gpu.is_none() {
-        outln!("GPU: {gpu} ({evidence})");
-    }
-    let gpus = lgip
-        .iter()
-        .map(|r| r.gpu)
-        .chain(lgipp.iter().map(|r| r.gpu))
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    let compared = match (args.lgip.is_some(), args.lgipp.is_some()) {
-        (true, true) => "-lgip and -lgipp",
-        (true, false) => "-lgip only",
-        _ => "-lgipp only",
-    };
-    if mismatches == 0 {
-        outln!(
-            "the catalog matches: {} of {gpu} agree on {} ({compared}{})",
-            count(gpu.profiles().len(), "profile", "profiles"),
-            count(gpus, "GPU", "GPUs"),
-            if args.partial { ", an excerpt" } else { "" }
-        );
-    } else {
-        outln!(
-            "{} between the catalog and the GPU output for {gpu}:",
-            count(mismatches, "mismatch", "mismatches")
-        );
-    }
-    if memory + aliases + newer > 0 && mismatches == 0 {
-        let parts: Vec<String> = [
-            (
-                memory,
-                "driver-dependent memory figure",
-                "driver-dependent memory figures",
-            ),
-            (aliases, "older profile name", "older profile names"),
-            (
-                newer,
-                "profile newer than the driver",
-                "profiles newer than the driver",
-            ),
-        ]
-        .iter()
-        .filter(|(n, _, _)| *n > 0)
-        .map(|&(n, one, many)| count(n, one, many))
-        .collect();
-        outln!("{}, which are not mismatches:", parts.join(", "));
-    }
-    if !diffs.is_empty() {
-        let mut t = Table::new(&[
-            ">GPU", "profile", "field", "catalog", "device", "class", "note",
-        ]);
-        for d in &diffs {
-            t.row(vec![
-                d.gpu_index.to_string(),
-                d.profile.clone(),
-                d.field.to_string(),
-                d.catalog.clone(),
-                d.device.clone(),
-                match d.class {
-                    DiffClass::Mismatch => "mismatch",
-                    DiffClass::DriverMemory => "driver memory",
-                    DiffClass::Alias => "alias",
-                    DiffClass::NewerProfile => "newer profile",
-                }
-                .to_string(),
-                d.note.clone().unwrap_or_default(),
-            ]);
-        }
-        out!("{}", t.render());
-    }
-    Ok(Outcome::from_ok(mismatches == 0))
 }

@@ -4,15 +4,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_out::{Table, print_json, read_text, write_atomic};
-use migsched_perf::gpulet::DEFAULT_SIZES;
-use migsched_perf::gpulet::interference::{
-    Coefficients, Contention, SYNTHETIC_BATCHES, SYNTHETIC_MODELS, builtin, fit, parse,
-    samples_from_csv, samples_to_csv, sets_to_toml, synthetic_samples,
-};
-use serde::Serialize;
+use migsched_lab::interference::{FitQuery, fit_set, show_sets, synthesize};
+use migsched_perf::gpulet::interference::Contention;
 
 use super::args::{non_negative, parse_fraction};
 use super::{Env, Outcome};
@@ -111,139 +106,28 @@ pub struct SynthArgs {
 
 pub fn run(env: &Env, command: InterferenceCommand) -> Result<Outcome> {
     match command {
-        InterferenceCommand::Show(a) => show(env, a),
-        InterferenceCommand::Fit(a) => run_fit(env, a),
-        InterferenceCommand::Synthesize(a) => synthesize(env, a),
-    }
-}
-
-fn show(env: &Env, args: ShowArgs) -> Result<Outcome> {
-    let mut sets = match &args.file {
-        None => builtin(),
-        Some(p) => {
-            let text = read_text(p, "interference coefficients")?;
-            parse(&text, &p.display().to_string()).map_err(anyhow::Error::msg)?
+        InterferenceCommand::Show(a) => {
+            show_sets(env, a.file.as_deref(), a.gpu.as_deref(), a.json)?
         }
-    };
-    if let Some(g) = &args.gpu {
-        env.catalog.gpu(g)?;
-        sets.retain(|s| &s.gpu == g);
-        if sets.is_empty() {
-            bail!("no coefficient set for GPU '{g}'");
-        }
+        InterferenceCommand::Fit(a) => fit_set(
+            env,
+            &FitQuery {
+                samples: a.samples,
+                gpu: a.gpu,
+                source: a.source,
+                output: a.output,
+                json: a.json,
+            },
+        )?,
+        InterferenceCommand::Synthesize(a) => synthesize(
+            env,
+            &a.gpu,
+            Contention {
+                l2_penalty: a.l2_penalty,
+                bandwidth_floor: a.bandwidth_floor,
+            },
+            &a.output,
+        )?,
     }
-    if args.json {
-        print_json(&sets)?;
-        return Ok(Outcome::Yes);
-    }
-    let mut t = Table::new(&[
-        "gpu",
-        "c0 l2 self",
-        "c1 l2 other",
-        "c2 dram self",
-        "c3 dram other",
-        "c4",
-        "source",
-    ]);
-    for s in &sets {
-        let mut row = vec![s.gpu.clone()];
-        row.extend(s.c.iter().map(|c| format!("{c:.5}")));
-        row.push(s.source.clone());
-        t.row(row);
-    }
-    outln!("{}", t.render().trim_end());
-    Ok(Outcome::Yes)
-}
-
-#[derive(Serialize)]
-struct FitJson<'a> {
-    set: &'a Coefficients,
-    samples: usize,
-    rmse: f64,
-    max_abs_residual: f64,
-    output: Option<String>,
-}
-
-fn run_fit(env: &Env, args: FitArgs) -> Result<Outcome> {
-    let gpu = env.catalog.gpu(&args.gpu)?;
-    let origin = args.samples.display().to_string();
-    let text = read_text(&args.samples, "co-location samples")?;
-    let samples = samples_from_csv(&text, &origin).map_err(anyhow::Error::msg)?;
-    let Some(f) = fit(&samples) else {
-        bail!(
-            "{origin}: {} sample(s) do not determine the five coefficients (need at least five \
-             whose utilizations vary independently)",
-            samples.len()
-        );
-    };
-    let set = Coefficients {
-        gpu: gpu.id().to_string(),
-        source: args
-            .source
-            .clone()
-            .unwrap_or_else(|| format!("least-squares fit of {} samples in {origin}", f.samples)),
-        c: f.c,
-    };
-    let max_abs_residual = samples
-        .iter()
-        .map(|s| (set.predict(&s.me, &s.other) - s.slowdown).abs())
-        .fold(0.0, f64::max);
-    if let Some(out) = &args.output {
-        write_atomic(out, &sets_to_toml(std::slice::from_ref(&set)))?;
-    }
-    if args.json {
-        let j = FitJson {
-            set: &set,
-            samples: f.samples,
-            rmse: f.rmse,
-            max_abs_residual,
-            output: args.output.as_ref().map(|p| p.display().to_string()),
-        };
-        print_json(&j)?;
-        return Ok(Outcome::Yes);
-    }
-    let mut t = Table::new(&["coefficient", "value"]);
-    for (name, c) in [
-        "c0 l2 self",
-        "c1 l2 other",
-        "c2 dram self",
-        "c3 dram other",
-        "c4 constant",
-    ]
-    .iter()
-    .zip(set.c)
-    {
-        t.row(vec![name.to_string(), format!("{c:.5}")]);
-    }
-    let mut out = format!("{} on {}: {} samples\n", origin, set.gpu, f.samples);
-    out.push_str(&t.render());
-    out.push_str(&format!(
-        "slowdown residual: rmse {:.4}, largest {:.4}\n",
-        f.rmse, max_abs_residual
-    ));
-    if let Some(p) = &args.output {
-        out.push_str(&format!("wrote {}\n", p.display()));
-    }
-    outln!("{}", out.trim_end());
-    Ok(Outcome::Yes)
-}
-
-fn synthesize(env: &Env, args: SynthArgs) -> Result<Outcome> {
-    let gpu = env.catalog.gpu(&args.gpu)?;
-    let contention = Contention {
-        l2_penalty: args.l2_penalty,
-        bandwidth_floor: args.bandwidth_floor,
-    };
-    let samples = synthetic_samples(gpu, &contention)
-        .with_context(|| format!("synthetic co-location on {}", gpu.id()))?;
-    write_atomic(&args.output, &samples_to_csv(&samples))?;
-    outln!(
-        "wrote {} synthetic samples ({} models x batches {:?}, sizes {:?}) to {}",
-        samples.len(),
-        SYNTHETIC_MODELS.len(),
-        SYNTHETIC_BATCHES,
-        DEFAULT_SIZES,
-        args.output.display()
-    );
     Ok(Outcome::Yes)
 }

@@ -2,15 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_core::mig_parted::{
-    ConfigForm, ConfigSource, Devices, EntryCheck, EntryOutcome, ExportEntry, MigPartedFile,
-    check_config, render_config,
+use migsched_lab::mig_parted::{
+    MigPartedCheck, MigPartedExport, check_mig_parted, export_mig_parted,
 };
-use migsched_core::{Layout, LayoutSpec, place};
-use migsched_out::{print_json, read_text, write_atomic};
-use serde::Serialize;
 
 use super::args::DriverArgs;
 use super::{Env, Outcome};
@@ -105,156 +101,29 @@ pub struct ExportArgs {
 
 pub fn run(env: &Env, command: MigPartedCommand) -> Result<Outcome> {
     match command {
-        MigPartedCommand::Check(a) => check(env, a),
-        MigPartedCommand::Export(a) => export(env, a),
-    }
-}
-
-#[derive(Serialize)]
-struct CheckJson<'a> {
-    file: String,
-    /// Where in the file the config was found (a ConfigMap's data key, a document).
-    source: &'a ConfigSource,
-    /// The configuration `-c` selected; all when null.
-    config: Option<&'a str>,
-    ok: bool,
-    entries: &'a [EntryCheck],
-}
-
-fn check(env: &Env, args: CheckArgs) -> Result<Outcome> {
-    let gpu = args.gpu.as_deref().map(|g| env.gpu(g)).transpose()?;
-    let origin = args.file.display().to_string();
-    let text = read_text(&args.file, "mig-parted config")?;
-    let file = MigPartedFile::parse(&text, &origin)?;
-    let config = match &args.config {
-        Some(name) => file
-            .config
-            .only(name)
-            .with_context(|| format!("{origin}: -c {name}"))?,
-        None => file.config,
-    };
-    let checks = check_config(&env.catalog, &config, gpu.as_ref(), args.driver.driver());
-    let failed = checks.iter().any(|c| c.outcome.is_failure());
-    let unchecked = checks.iter().filter(|c| c.outcome.is_unchecked()).count();
-    if args.json {
-        print_json(&CheckJson {
-            file: origin.clone(),
-            source: &file.source,
-            config: args.config.as_deref(),
-            ok: !failed && unchecked == 0,
-            entries: &checks,
-        })?;
-    } else {
-        print_checks(&origin, &file.source, &checks);
-    }
-    if failed {
-        Ok(Outcome::No)
-    } else if unchecked > 0 {
-        bail!(
-            "{unchecked} entries of {origin} could not be checked (see above); pass --gpu to name the GPU type"
-        )
-    } else {
-        Ok(Outcome::Yes)
-    }
-}
-
-fn print_checks(origin: &str, source: &ConfigSource, checks: &[EntryCheck]) {
-    if source.form != ConfigForm::Config || source.documents > 1 {
-        outln!("{origin}: {source}");
-    }
-    for c in checks {
-        let head = format!(
-            "{}[{}] devices={}{}",
-            c.config,
-            c.entry,
-            c.devices,
-            c.gpu
-                .as_deref()
-                .map(|g| format!(" on {g}"))
-                .unwrap_or_default()
-        );
-        match &c.outcome {
-            EntryOutcome::Placeable { layout } => outln!("ok    {head}: {layout}"),
-            EntryOutcome::MigDisabled => outln!("ok    {head}: MIG disabled"),
-            EntryOutcome::NotForThisGpu { because } => outln!("skip  {head}: {because}"),
-            EntryOutcome::Unplaceable { violations } => {
-                outln!("FAIL  {head}: cannot be placed");
-                for v in violations {
-                    outln!("        - {v}");
-                }
-            }
-            EntryOutcome::UnknownProfile { message } => outln!("FAIL  {head}: {message}"),
-            EntryOutcome::Unchecked { reason } => outln!("??    {head}: {reason}"),
+        MigPartedCommand::Check(a) => Ok(Outcome::from_ok(check_mig_parted(
+            env,
+            &MigPartedCheck {
+                file: a.file,
+                gpu: a.gpu,
+                config: a.config,
+                driver: a.driver.driver(),
+                json: a.json,
+            },
+        )?)),
+        MigPartedCommand::Export(a) => {
+            export_mig_parted(
+                env,
+                &MigPartedExport {
+                    gpu: a.gpu,
+                    name: a.name,
+                    devices: a.devices,
+                    driver: a.driver.driver(),
+                    output: a.output,
+                    layouts: a.layouts,
+                },
+            )?;
+            Ok(Outcome::Yes)
         }
     }
-    let bad = checks.iter().filter(|c| c.outcome.is_failure()).count();
-    let unchecked = checks.iter().filter(|c| c.outcome.is_unchecked()).count();
-    let skipped = checks
-        .iter()
-        .filter(|c| matches!(c.outcome, EntryOutcome::NotForThisGpu { .. }))
-        .count();
-    let skipped = if skipped > 0 {
-        format!(", {skipped} for other GPUs")
-    } else {
-        String::new()
-    };
-    outln!(
-        "\n{origin}: {} entries checked, {bad} would fail at apply time, {unchecked} could not be checked{skipped}",
-        checks.len()
-    );
-}
-
-fn export(env: &Env, args: ExportArgs) -> Result<Outcome> {
-    let gpu = env.gpu(&args.gpu)?;
-    let driver = args.driver.driver();
-    let mut layouts: Vec<Layout> = Vec::new();
-    for (i, text) in args.layouts.iter().enumerate() {
-        let spec = LayoutSpec::parse(&gpu, text).with_context(|| format!("layout {}", i + 1))?;
-        let layout = place(&gpu, &spec.pinned, &spec.unplaced, driver).with_context(|| {
-            format!(
-                "layout {} '{text}' cannot be written: it is not legal",
-                i + 1
-            )
-        })?;
-        layouts.push(layout);
-    }
-    let devices: Vec<Devices> = match (&args.devices, layouts.len()) {
-        (Some(d), 1) => vec![parse_devices(d)?],
-        (Some(_), _) => bail!(
-            "--devices applies to a single layout; several layouts go to devices 0, 1, ... in order"
-        ),
-        (None, 1) => vec![Devices::All],
-        (None, n) => (0..n as u32).map(|i| Devices::List(vec![i])).collect(),
-    };
-    let entries: Vec<ExportEntry> = layouts
-        .iter()
-        .zip(devices)
-        .map(|(layout, devices)| ExportEntry { devices, layout })
-        .collect();
-    let yaml = render_config(&args.name, &entries);
-    match &args.output {
-        Some(path) => {
-            write_atomic(path, &yaml)?;
-            eprintln!("wrote {}", path.display());
-        }
-        None => out!("{yaml}"),
-    }
-    Ok(Outcome::Yes)
-}
-
-fn parse_devices(text: &str) -> Result<Devices> {
-    if text.trim() == "all" {
-        return Ok(Devices::All);
-    }
-    let mut ids = Vec::new();
-    for part in text.split(',') {
-        let id: u32 = part.trim().parse().with_context(|| {
-            format!(
-                "--devices: '{}' is not a device index (use `all` or indices like 0,1)",
-                part.trim()
-            )
-        })?;
-        ids.push(id);
-    }
-    Ok(Devices::List(ids))
 }

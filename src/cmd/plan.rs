@@ -3,14 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use migsched_core::mig_parted::MigPartedConfig;
-use migsched_out::{read_text, write_atomic};
-use migsched_verify::{Imported, MigPartedImport, import_mig_parted, import_parvagpu};
+use migsched_lab::import::{MigPartedPlanImport, import_mig_parted_plan, import_parvagpu_plan};
 
 use super::{Env, Outcome};
-use migsched_lab::inputs::load_instance;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -86,73 +83,23 @@ pub struct MigPartedArgs {
 
 pub fn run(env: &Env, command: PlanCommand) -> Result<Outcome> {
     match command {
-        PlanCommand::Import(ImportCommand::Parvagpu(a)) => parvagpu(env, a),
-        PlanCommand::Import(ImportCommand::MigParted(a)) => mig_parted(env, a),
-    }
-}
-
-fn parvagpu(env: &Env, args: ParvaArgs) -> Result<Outcome> {
-    let instance = load_instance(&env.catalog, &args.instance)?;
-    let gpu = match &args.gpu {
-        Some(g) => env.gpu(g)?,
-        None => match instance.gpus.as_slice() {
-            [one] => env.gpu(&one.gpu)?,
-            _ => bail!(
-                "{}: the instance has {} GPU types; name the deployment's with --gpu",
-                args.instance.display(),
-                instance.gpus.len()
-            ),
-        },
-    };
-    let table = migsched_lab::profiles::for_instance(env, &instance, &args.instance)
-        .with_context(|| format!("the profile table of {}", args.instance.display()))?;
-    let origin = args.file.display().to_string();
-    let text = read_text(&args.file, "ParvaGPU deployment")?;
-    let imported = import_parvagpu(&text, &origin, &gpu, &instance, &table)?;
-    emit(&imported, &origin, args.output.as_ref())
-}
-
-fn mig_parted(env: &Env, args: MigPartedArgs) -> Result<Outcome> {
-    let gpu = args.gpu.as_deref().map(|g| env.gpu(g)).transpose()?;
-    let origin = args.file.display().to_string();
-    let text = read_text(&args.file, "mig-parted config")?;
-    let config = MigPartedConfig::parse(&text, &origin)?;
-    let imported = import_mig_parted(
-        &env.catalog,
-        &config,
-        &origin,
-        &MigPartedImport {
-            config: args.config.as_deref(),
-            gpu: gpu.as_deref(),
-            all_devices: args.all_devices,
-        },
-    )?;
-    emit(&imported, &origin, args.output.as_ref())
-}
-
-/// Writes the plan (file or stdout) and the import's notes (stderr when the plan goes to
-/// stdout, so it stays valid JSON).
-fn emit(imported: &Imported, origin: &str, output: Option<&PathBuf>) -> Result<Outcome> {
-    let json = imported.plan.to_json();
-    let instances: usize = imported.plan.mig_gpus().map(|g| g.instances.len()).sum();
-    match output {
-        Some(path) => {
-            write_atomic(path, &json)?;
-            outln!(
-                "imported {origin}: {} GPUs, {instances} instances -> {}",
-                imported.plan.gpus.len(),
-                path.display()
-            );
-            for n in &imported.notes {
-                outln!("  note: {n}");
-            }
-        }
-        None => {
-            out!("{json}");
-            for n in &imported.notes {
-                eprintln!("note: {n}");
-            }
-        }
+        PlanCommand::Import(ImportCommand::Parvagpu(a)) => import_parvagpu_plan(
+            env,
+            &a.file,
+            &a.instance,
+            a.gpu.as_deref(),
+            a.output.as_deref(),
+        )?,
+        PlanCommand::Import(ImportCommand::MigParted(a)) => import_mig_parted_plan(
+            env,
+            &a.file,
+            &MigPartedPlanImport {
+                config: a.config,
+                gpu: a.gpu,
+                all_devices: a.all_devices,
+            },
+            a.output.as_deref(),
+        )?,
     }
     Ok(Outcome::Yes)
 }
