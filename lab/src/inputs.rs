@@ -230,16 +230,27 @@ pub fn plan_of_servers(
 
 /// The simulation setup of a plan on an instance (Poisson arrivals, the instance's batches).
 pub fn setup_of(env: &Env, plan: &Plan, instance: &Instance, path: &Path) -> Result<SimSetup> {
-    let table = crate::profiles::for_instance(env, instance, path)?;
     let workload = WorkloadOptions {
         arrival: migsched_sim::Arrival::Poisson,
         batch: None,
     };
+    setup_with(env, plan, instance, path, &workload)
+}
+
+/// The simulation setup of a plan on an instance under a workload.
+pub fn setup_with(
+    env: &Env,
+    plan: &Plan,
+    instance: &Instance,
+    path: &Path,
+    workload: &WorkloadOptions,
+) -> Result<SimSetup> {
+    let table = crate::profiles::for_instance(env, instance, path)?;
     Ok(SimSetup::from_plan(
         &env.catalog,
         plan,
         instance,
         &table,
-        &workload,
+        workload,
     )?)
 }

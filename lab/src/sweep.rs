@@ -17,12 +17,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use migsched_core::{Instance, Plan, ProfileSource};
 use migsched_out::{read_text, write_atomic};
-use migsched_sim::{ServingMode, SimConfig, Stop, simulate};
+use migsched_sim::{
+    Arrival, Noise, QueryBatch, ServingMode, SimConfig, Stop, WorkloadOptions, simulate,
+};
 use migsched_solver::{MigMethod, Objective, Problem, SolveOptions, solve};
 use serde::{Deserialize, Serialize};
 
 use crate::Env;
-use crate::inputs::{load_problem, setup_of};
+use crate::inputs::{load_problem, setup_with};
 use crate::sched::{SchedulerKind, make_scheduler};
 use crate::tables::{ColumnData, write_table};
 
@@ -40,7 +42,17 @@ struct RawSpec {
     duration_s: f64,
     #[serde(default)]
     mode: Option<String>,
+    #[serde(default)]
+    arrival: Option<String>,
+    #[serde(default)]
+    noise: Option<String>,
+    #[serde(default)]
+    query_batch: Option<String>,
 }
+
+/// The largest load factor a sweep (or peak search) simulates: beyond it the arrival counts of
+/// any realistic instance exhaust memory before the clock moves.
+pub const MAX_LOAD: f64 = 1e6;
 
 /// How a sweep's cells serve queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +113,50 @@ pub struct Spec {
     pub duration_s: f64,
     /// Serving mode.
     pub mode: Mode,
+    /// The workload every cell simulates: arrival process and query batches (text forms as
+    /// `simulate --arrival/--query-batch` takes them), and service-time noise.
+    pub workload: Workload,
+}
+
+/// A sweep's workload: the arrival process, the query batch and the service-time noise, with
+/// the names they were given (recorded in every cell).
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Arrival process and its name (default `poisson`).
+    pub arrival: (String, Arrival),
+    /// Noise and its name (default `none`).
+    pub noise: (String, Noise),
+    /// Query batch and its name (default: the instance's distribution, or one).
+    pub query_batch: Option<(String, QueryBatch)>,
+}
+
+impl Workload {
+    fn parse(raw: &RawSpec, path: &Path) -> Result<Workload> {
+        let named = |text: &str| text.trim().to_string();
+        let arrival_name = named(raw.arrival.as_deref().unwrap_or("poisson"));
+        let arrival: Arrival = arrival_name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{}: arrival: {e}", path.display()))?;
+        let noise_name = named(raw.noise.as_deref().unwrap_or("none"));
+        let noise: Noise = noise_name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{}: noise: {e}", path.display()))?;
+        let query_batch = match &raw.query_batch {
+            None => None,
+            Some(q) => {
+                let q = named(q);
+                let b: QueryBatch = q
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("{}: query_batch: {e}", path.display()))?;
+                Some((q, b))
+            }
+        };
+        Ok(Workload {
+            arrival: (arrival_name, arrival),
+            noise: (noise_name, noise),
+            query_batch,
+        })
+    }
 }
 
 impl Spec {
@@ -121,16 +177,24 @@ impl Spec {
                 bail!("{}: '{field}' is empty", path.display());
             }
         }
-        if let Some(l) = spec.loads.iter().find(|l| !(l.is_finite() && **l > 0.0)) {
-            bail!("{}: loads: {l} is not a positive number", path.display());
-        }
-        if !(spec.duration_s.is_finite() && spec.duration_s > 0.0) {
+        if let Some(l) = spec
+            .loads
+            .iter()
+            .find(|l| !(l.is_finite() && **l > 0.0 && **l <= MAX_LOAD))
+        {
             bail!(
-                "{}: duration_s: {} is not a positive number of seconds",
+                "{}: loads: {l} is not a load factor in (0, {MAX_LOAD:e}]",
+                path.display()
+            );
+        }
+        if !(spec.duration_s.is_finite() && (1e-3..=1e7).contains(&spec.duration_s)) {
+            bail!(
+                "{}: duration_s: {} is not a number of seconds in [0.001, 1e7]",
                 path.display(),
                 spec.duration_s
             );
         }
+        let workload = Workload::parse(&spec, path)?;
         // Sweeps plan MIG layouts; a gpulet method is refused here, not sent to the MIG solver.
         let methods: Vec<MigMethod> = spec
             .methods
@@ -169,6 +233,7 @@ impl Spec {
             seeds: spec.seeds,
             duration_s: spec.duration_s,
             mode,
+            workload,
         })
     }
 }
@@ -204,6 +269,15 @@ pub struct Cell {
     pub duration_s: f64,
     /// Serving mode name.
     pub mode: String,
+    /// Arrival process (cells of sweeps before the field: `poisson`).
+    #[serde(default = "default_arrival")]
+    pub arrival: String,
+    /// Service-time noise (cells of sweeps before the field: `none`).
+    #[serde(default = "default_noise")]
+    pub noise: String,
+    /// Query batch, when the spec sets one (else the instance's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_batch: Option<String>,
     /// Requests simulated.
     pub requests: u64,
     /// Simulated figures; absent when the cell has no plan (or nothing finished).
@@ -221,6 +295,14 @@ pub struct Cell {
     pub failure: Option<String>,
     /// migsched version that ran the cell.
     pub version: String,
+}
+
+fn default_arrival() -> String {
+    "poisson".into()
+}
+
+fn default_noise() -> String {
+    "none".into()
 }
 
 /// 64-bit FNV-1a of a file's bytes, as 16 hex digits: a fingerprint that tells inputs apart
@@ -446,6 +528,9 @@ pub fn run(
             seed,
             duration_s: spec.duration_s,
             mode: mode_name.clone(),
+            arrival: spec.workload.arrival.0.clone(),
+            noise: spec.workload.noise.0.clone(),
+            query_batch: spec.workload.query_batch.as_ref().map(|q| q.0.clone()),
             requests: 0,
             slo_attainment: None,
             throughput_rps: None,
@@ -456,15 +541,20 @@ pub fn run(
             version: env!("CARGO_PKG_VERSION").to_string(),
         };
         if let Some(plan) = plan {
-            let setup = setup_of(env, plan, &l.instance, &l.path)?;
+            let workload = WorkloadOptions {
+                arrival: spec.workload.arrival.1.clone(),
+                batch: spec.workload.query_batch.as_ref().map(|q| q.1.clone()),
+            };
+            let setup = setup_with(env, plan, &l.instance, &l.path, &workload)?;
             let config = SimConfig {
                 stop: Stop::Duration {
-                    ns: (spec.duration_s * 1e9) as u64,
+                    ns: (spec.duration_s * 1e9).round() as u64,
                     drain: false,
                 },
                 seed,
                 load,
                 mode,
+                noise: spec.workload.noise.1.clone(),
                 ..SimConfig::default()
             };
             let mut sched = make_scheduler(scheds[s].1, 1.0, 1.0)?;
@@ -585,6 +675,8 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
         ("seed", u(|c| c.seed)),
         ("duration_s", x(|c| c.duration_s)),
         ("mode", s(|c| c.mode.clone())),
+        ("arrival", s(|c| c.arrival.clone())),
+        ("noise", s(|c| c.noise.clone())),
         ("requests", u(|c| c.requests)),
         ("slo_attainment", o(|c| c.slo_attainment)),
         ("throughput_rps", o(|c| c.throughput_rps)),
@@ -678,6 +770,9 @@ mod tests {
             seed,
             duration_s: 1.0,
             mode: "prebatched".into(),
+            arrival: "poisson".into(),
+            noise: "none".into(),
+            query_batch: None,
             requests: 10,
             slo_attainment: slo,
             throughput_rps: slo.map(|s| 100.0 * s),
@@ -735,6 +830,53 @@ mod tests {
             "s.toml: mode 'batch' is neither 'prebatched' nor 'dynamic'"
         );
         assert_eq!(e("schedulers = []\n"), "s.toml: 'schedulers' is empty");
+        let bad = e("schedulers = [\"elsa\"]\narrival = \"bursty\"\n");
+        assert!(bad.starts_with("s.toml: arrival: "), "{bad}");
+        let bad = e("schedulers = [\"elsa\"]\nnoise = \"lognormal:-1\"\n");
+        assert!(bad.starts_with("s.toml: noise: "), "{bad}");
+        let bad = e("schedulers = [\"elsa\"]\nquery_batch = \"fixed:0\"\n");
+        assert!(bad.starts_with("s.toml: query_batch: "), "{bad}");
+    }
+
+    #[test]
+    fn loads_and_durations_outside_their_domains_are_refused_with_the_bound() {
+        let spec = |loads: &str, duration: &str| {
+            let text = format!(
+                "instances = [\"a.toml\"]\nmethods = [\"ilp\"]\nschedulers = [\"fifs\"]\n\
+                 loads = [{loads}]\nseeds = [1]\nduration_s = {duration}\n"
+            );
+            Spec::parse(&text, Path::new("s.toml")).map_err(|e| e.to_string())
+        };
+        assert!(spec("1.0", "1.0").is_ok());
+        let e = spec("1e12", "1.0").unwrap_err();
+        assert!(
+            e.contains("loads: 1000000000000 is not a load factor in (0, 1e6]"),
+            "{e}"
+        );
+        let e = spec("1.0", "1e-12").unwrap_err();
+        assert!(
+            e.contains("duration_s: 0.000000000001 is not a number of seconds in [0.001, 1e7]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_spec_sets_the_workload_and_every_cell_records_it() {
+        let text = "instances = [\"a.toml\"]\nmethods = [\"greedy\"]\nschedulers = [\"fifs\"]\n\
+                    loads = [1.0]\nseeds = [1]\nduration_s = 1.0\narrival = \"gamma:2\"\n\
+                    noise = \"lognormal:0.2\"\nquery_batch = \"fixed:4\"\n";
+        let spec = Spec::parse(text, Path::new("s.toml")).unwrap();
+        assert_eq!(spec.workload.arrival.0, "gamma:2");
+        assert_eq!(spec.workload.noise.0, "lognormal:0.2");
+        assert_eq!(spec.workload.query_batch.as_ref().unwrap().0, "fixed:4");
+        assert_ne!(spec.workload.arrival.1, Arrival::Poisson);
+        // A cell written before the fields existed reads as Poisson without noise.
+        let mut old = serde_json::to_value(cell("x", 0, 1, Some(1.0))).unwrap();
+        let o = old.as_object_mut().unwrap();
+        o.remove("arrival");
+        o.remove("noise");
+        let c: Cell = serde_json::from_value(old).unwrap();
+        assert_eq!((c.arrival.as_str(), c.noise.as_str()), ("poisson", "none"));
     }
 
     #[test]

@@ -20,8 +20,14 @@ SPEC is a TOML file (paths relative to it):
   schedulers = [\"fifs\", \"elsa\"]
   loads      = [0.5, 1.0]
   seeds      = [1, 2]
-  duration_s = 5.0                        # simulated seconds per cell
+  duration_s = 5.0                        # simulated seconds per cell, 0.001..1e7
   mode       = \"prebatched\"              # or \"dynamic\" (optional, default prebatched)
+  arrival    = \"gamma:2\"                 # optional: poisson (default) | gamma:CV | onoff:ON_S:OFF_S
+  noise      = \"lognormal:0.1\"           # optional: none (default) | exp | lognormal:CV
+  query_batch = \"fixed:8\"                # optional: one | fixed:B | lognormal:MU:SIGMA:MIN:MAX
+
+Loads are factors in (0, 1e6]. Sweeps plan MIG layouts (gpulet methods are refused); rate
+profiles over time belong to gpulet simulations (`simulate --rates`).
 
 Each cell plans its instance with its method (once per instance and method), simulates the plan
 under its scheduler, load and seed, and writes DIR/cells/<key>.json. Finished cells are skipped
