@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use migsched_core::{Instance, Plan, PlanGpu, TraceEvent, TraceHeader};
-use migsched_out::{read_text, write_atomic};
+use migsched_out::read_text;
 use migsched_perf::gpulet::GpuletParams;
 use migsched_perf::gpulet::interference::{Coefficients, parse};
 use migsched_sim::gpulet::{
@@ -194,15 +194,9 @@ pub fn run_sim(
     Ok(simulate_gpulets(&models, initial, &opts, &mut replan))
 }
 
-/// Writes a trace as JSON lines.
+/// Writes a gpulet run's trace through the shared trace writer.
 pub fn write_trace(path: &Path, trace: &Trace) -> Result<()> {
-    let mut text = serde_json::to_string(&trace.0)?;
-    text.push('\n');
-    for e in &trace.1 {
-        text.push_str(&serde_json::to_string(e)?);
-        text.push('\n');
-    }
-    write_atomic(path, &text)
+    crate::observe::write_trace(path, &trace.0, &trace.1)
 }
 
 /// Coefficient sets from `--interference FILE`: the set for `gpu`, or an error naming the

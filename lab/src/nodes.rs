@@ -11,13 +11,12 @@ use migsched_out::{print_json, read_text, write_atomic};
 use migsched_perf::analytic::AnalyticParams;
 use migsched_perf::zoo::{ZooOptions, build};
 use migsched_sim::Stop;
-use migsched_sim::lazy::{
-    Arrivals, NodeReport, NodeSimConfig, TraceRecorder, node_trace_header, simulate_nodes,
-};
+use migsched_sim::lazy::{Arrivals, NodeReport, NodeSimConfig, node_trace_header, simulate_nodes};
 use migsched_sim::lazy::{NodeProfile, NodeRow, Policy};
 use serde::Serialize;
 
 use crate::Env;
+use crate::observe::NodeTraceWriter;
 
 /// Node-level schedulers on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -212,16 +211,10 @@ pub fn simulate_nodes_files(env: &Env, args: &NodesSpec) -> Result<()> {
         seed: args.seed,
     };
     let report = if let Some(path) = &args.trace {
-        let mut rec = TraceRecorder::new(&args.model);
-        let report = simulate_nodes(&profile, &config, &mut rec)?;
+        let mut writer = NodeTraceWriter::create(path, &args.model)?;
+        let report = simulate_nodes(&profile, &config, &mut writer)?;
         let header = node_trace_header(&args.model, &args.profile, &profile, &config, &report);
-        let mut text = serde_json::to_string(&header).context("encoding the trace header")?;
-        text.push('\n');
-        for e in rec.events() {
-            text.push_str(&serde_json::to_string(e).context("encoding a trace event")?);
-            text.push('\n');
-        }
-        write_atomic(path, &text)?;
+        writer.finish(&header)?;
         report
     } else {
         simulate_nodes(&profile, &config, &mut migsched_sim::NoObserver)?

@@ -1,5 +1,5 @@
-//! Observers of a simulation that write files: the JSON-lines event trace and the
-//! per-request log.
+//! Observers of a simulation that write files: the JSON-lines event trace (one streaming
+//! writer for every simulator) and the per-request log.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -8,36 +8,38 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use migsched_core::{TraceEvent, TraceHeader};
+use migsched_sim::lazy::{NodeEvent, NodeObserver};
 use migsched_sim::{Observed, Observer, SeriesPoint, SimReport, SimSetup, trace_event};
 
 use crate::tables::{ColumnData, write_table};
 
-/// Writes events to a temporary file as they come; `finish` writes the header (which needs
-/// the end time) and the events into the final file, atomically.
-pub struct TraceWriter {
+/// The one trace writer of every simulator: events stream to a temporary file beside the
+/// destination as they happen (memory stays flat however long the run); `finish` writes the
+/// header (which needs the end time) and then the events into the final file, atomically. A
+/// stream dropped before `finish` (a failed run) leaves nothing behind.
+pub struct TraceStream {
     path: PathBuf,
     tmp: PathBuf,
     out: Option<BufWriter<File>>,
-    models: Vec<String>,
     error: Option<std::io::Error>,
 }
 
-impl TraceWriter {
+impl TraceStream {
     /// Opens the temporary events file beside `path`.
-    pub fn create(path: &Path, setup: &SimSetup) -> Result<TraceWriter> {
+    pub fn create(path: &Path) -> Result<TraceStream> {
         let mut tmp = migsched_out::temp_path(path)?;
         tmp.set_extension("events");
-        let file = File::create(&tmp).with_context(|| format!("writing '{}'", tmp.display()))?;
-        Ok(TraceWriter {
+        let file = File::create(&tmp).with_context(|| format!("writing '{}'", path.display()))?;
+        Ok(TraceStream {
             path: path.to_path_buf(),
             tmp,
             out: Some(BufWriter::with_capacity(1 << 20, file)),
-            models: setup.models.iter().map(|m| m.name.clone()).collect(),
             error: None,
         })
     }
 
-    fn write(&mut self, e: &TraceEvent) {
+    /// Appends one event (the first write error is kept and reported by `finish`).
+    pub fn write(&mut self, e: &TraceEvent) {
         if self.error.is_some() {
             return;
         }
@@ -52,22 +54,22 @@ impl TraceWriter {
     }
 
     /// Writes the final trace: header, then every event.
-    pub fn finish(mut self, header: TraceHeader) -> Result<()> {
+    pub fn finish(mut self, header: &TraceHeader) -> Result<()> {
         let result = (|| -> Result<()> {
             if let Some(e) = self.error.take() {
-                return Err(e).with_context(|| format!("writing '{}'", self.tmp.display()));
+                return Err(e).with_context(|| format!("writing '{}'", self.path.display()));
             }
             let mut events = self.out.take().expect("finished once");
             events
                 .flush()
-                .with_context(|| format!("writing '{}'", self.tmp.display()))?;
+                .with_context(|| format!("writing '{}'", self.path.display()))?;
             drop(events);
             let final_tmp = migsched_out::temp_path(&self.path)?;
             let mut out = BufWriter::new(
                 File::create(&final_tmp)
-                    .with_context(|| format!("writing '{}'", final_tmp.display()))?,
+                    .with_context(|| format!("writing '{}'", self.path.display()))?,
             );
-            serde_json::to_writer(&mut out, &header).context("encoding the trace header")?;
+            serde_json::to_writer(&mut out, header).context("encoding the trace header")?;
             out.write_all(b"\n")?;
             let reader = BufReader::new(
                 File::open(&self.tmp)
@@ -90,12 +92,43 @@ impl TraceWriter {
     }
 }
 
-impl Drop for TraceWriter {
+impl Drop for TraceStream {
     fn drop(&mut self) {
         // A run that fails before `finish` leaves nothing behind.
         if self.out.is_some() {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+/// Writes a trace whose events are already in memory (the gpulet simulator's, which it logs
+/// out of time order and sorts at the end) through the same stream.
+pub fn write_trace(path: &Path, header: &TraceHeader, events: &[TraceEvent]) -> Result<()> {
+    let mut stream = TraceStream::create(path)?;
+    for e in events {
+        stream.write(e);
+    }
+    stream.finish(header)
+}
+
+/// The request-level simulator's events, streamed as trace lines.
+pub struct TraceWriter {
+    stream: TraceStream,
+    models: Vec<String>,
+}
+
+impl TraceWriter {
+    /// Opens the stream of a run of `setup` towards `path`.
+    pub fn create(path: &Path, setup: &SimSetup) -> Result<TraceWriter> {
+        Ok(TraceWriter {
+            stream: TraceStream::create(path)?,
+            models: setup.models.iter().map(|m| m.name.clone()).collect(),
+        })
+    }
+
+    /// Writes the final trace: header, then every event.
+    pub fn finish(self, header: TraceHeader) -> Result<()> {
+        self.stream.finish(&header)
     }
 }
 
@@ -105,7 +138,38 @@ impl Observer for TraceWriter {
     }
     fn observe(&mut self, event: Observed<'_>) {
         let e = trace_event(event, &self.models);
-        self.write(&e);
+        self.stream.write(&e);
+    }
+}
+
+/// The node-level simulator's events, streamed as trace lines.
+pub struct NodeTraceWriter {
+    stream: TraceStream,
+    model: String,
+}
+
+impl NodeTraceWriter {
+    /// Opens the stream of a node-level run of `model` towards `path`.
+    pub fn create(path: &Path, model: &str) -> Result<NodeTraceWriter> {
+        Ok(NodeTraceWriter {
+            stream: TraceStream::create(path)?,
+            model: model.to_string(),
+        })
+    }
+
+    /// Writes the final trace: header, then every event.
+    pub fn finish(self, header: &TraceHeader) -> Result<()> {
+        self.stream.finish(header)
+    }
+}
+
+impl NodeObserver for NodeTraceWriter {
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn observe(&mut self, event: NodeEvent<'_>) {
+        let e = event.to_trace(&self.model);
+        self.stream.write(&e);
     }
 }
 
@@ -286,4 +350,72 @@ pub fn write_series(path: &Path, report: &SimReport) -> Result<()> {
             ),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use migsched_core::{Event, TRACE_FORMAT, TraceHeader};
+
+    use super::*;
+
+    fn header() -> TraceHeader {
+        TraceHeader {
+            format: TRACE_FORMAT.to_string(),
+            scheduler: "test".into(),
+            parameters: Vec::new(),
+            seed: Some(1),
+            duration_ns: 10,
+            instances: Vec::new(),
+            models: Vec::new(),
+            work_conserving: false,
+            batching: None,
+            drained: Some(true),
+            warmup_ns: None,
+            nodes: None,
+        }
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("migsched-observe-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_stream_writes_the_header_first_and_leaves_no_temporary_file() {
+        let d = dir("finish");
+        let path = d.join("t.jsonl");
+        let events: Vec<TraceEvent> = (0..3)
+            .map(|i| TraceEvent {
+                t: i,
+                event: Event::Drop { req: i },
+            })
+            .collect();
+        write_trace(&path, &header(), &events).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].contains(TRACE_FORMAT), "{}", lines[0]);
+        let back: TraceEvent = serde_json::from_str(lines[3]).unwrap();
+        assert_eq!(back, events[2]);
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the trace remains");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_stream_dropped_before_finish_leaves_nothing() {
+        let d = dir("drop");
+        let path = d.join("t.jsonl");
+        let mut s = TraceStream::create(&path).unwrap();
+        s.write(&TraceEvent {
+            t: 0,
+            event: Event::Drop { req: 0 },
+        });
+        drop(s);
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }
