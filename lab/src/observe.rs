@@ -224,7 +224,7 @@ impl RequestLog {
                 ),
                 (
                     "start_ms",
-                    ColumnData::F64(d.iter().map(|r| r.1.start.map_or(f64::NAN, ms)).collect()),
+                    ColumnData::OptF64(d.iter().map(|r| r.1.start.map(ms)).collect()),
                 ),
                 (
                     "end_ms",

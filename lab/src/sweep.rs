@@ -554,7 +554,7 @@ pub fn run(
                 seed,
                 load,
                 mode,
-                noise: spec.workload.noise.1.clone(),
+                noise: spec.workload.noise.1,
                 ..SimConfig::default()
             };
             let mut sched = make_scheduler(scheds[s].1, 1.0, 1.0)?;

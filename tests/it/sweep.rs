@@ -117,7 +117,19 @@ fn bad_specs_are_unusable_input() {
         ),
         (
             GRID.replace("[0.5, 1.0]", "[0.5, -1.0]"),
-            "loads: -1 is not a positive number",
+            "loads: -1 is not a load factor in (0, 1e6]",
+        ),
+        (
+            GRID.replace("[0.5, 1.0]", "[0.5, 1e12]"),
+            "loads: 1000000000000 is not a load factor in (0, 1e6]",
+        ),
+        (
+            GRID.replace("duration_s = 0.5", "duration_s = 1e-12"),
+            "duration_s: 0.000000000001 is not a number of seconds in [0.001, 1e7]",
+        ),
+        (
+            GRID.to_string() + "arrival = \"gamma:-1\"\n",
+            "spec.toml: arrival: ",
         ),
         (
             GRID.replace("seeds = [1, 2]", "seeds = []"),

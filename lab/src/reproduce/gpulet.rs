@@ -327,11 +327,7 @@ fn render(out: &Path, r: &GpuletResults) -> Result<String> {
             ),
             (
                 "simulated_peak_rps",
-                ColumnData::F64(
-                    rows.iter()
-                        .map(|r| r.simulated_peak_rps.unwrap_or(f64::NAN))
-                        .collect(),
-                ),
+                ColumnData::OptF64(rows.iter().map(|r| r.simulated_peak_rps).collect()),
             ),
         ],
     )?;

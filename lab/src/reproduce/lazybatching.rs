@@ -352,7 +352,10 @@ fn write_results(
                 ("rate_rps", x(&|r| r.rate_rps)),
                 ("slo_ms", x(&|r| r.slo_ms)),
                 ("scheduler", s(&|r| r.scheduler.name().to_string())),
-                ("window_ms", x(&|r| r.window_ms.unwrap_or(f64::NAN))),
+                (
+                    "window_ms",
+                    ColumnData::OptF64(rows.iter().map(|r| r.window_ms).collect()),
+                ),
                 ("requests", u(&|r| r.requests)),
                 ("completed", u(&|r| r.completed)),
                 ("mean_ms", x(&|r| r.mean_ms)),

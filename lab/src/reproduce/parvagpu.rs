@@ -123,11 +123,7 @@ pub fn render(out: &Path, r: &ParvaResults) -> Result<String> {
         ),
         (
             "gpus_used",
-            ColumnData::F64(
-                rows.iter()
-                    .map(|x| x.gpus_used.map_or(f64::NAN, f64::from))
-                    .collect(),
-            ),
+            ColumnData::OptF64(rows.iter().map(|x| x.gpus_used.map(f64::from)).collect()),
         ),
         (
             "solve_seconds",

@@ -89,19 +89,11 @@ pub fn render(out: &Path, r: &ScalingResults) -> Result<String> {
         ),
         (
             "gpus_used",
-            ColumnData::F64(
-                rows.iter()
-                    .map(|x| x.gpus_used.map_or(f64::NAN, f64::from))
-                    .collect(),
-            ),
+            ColumnData::OptF64(rows.iter().map(|x| x.gpus_used.map(f64::from)).collect()),
         ),
         (
             "gap_to_ilp_bound",
-            ColumnData::F64(
-                rows.iter()
-                    .map(|x| x.gap_to_ilp_bound.unwrap_or(f64::NAN))
-                    .collect(),
-            ),
+            ColumnData::OptF64(rows.iter().map(|x| x.gap_to_ilp_bound).collect()),
         ),
         (
             "solve_seconds",
@@ -124,12 +116,7 @@ pub fn render(out: &Path, r: &ScalingResults) -> Result<String> {
         ),
         (
             "requests_per_cpu_second",
-            ColumnData::F64(
-                r.sim
-                    .iter()
-                    .map(|x| x.requests_per_cpu_second.unwrap_or(f64::NAN))
-                    .collect(),
-            ),
+            ColumnData::OptF64(r.sim.iter().map(|x| x.requests_per_cpu_second).collect()),
         ),
     ];
     write_table(&out.join("sim.csv"), &sim_cols)?;
