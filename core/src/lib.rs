@@ -30,7 +30,7 @@ pub use catalog::{
     UnknownGpu, UnknownProfile, Variant,
 };
 pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
-pub use error::InputError;
+pub use error::{InputError, display_safe};
 pub use instance::{
     GpuPool, Instance, InstanceError, ModelDemand, ProfileSource, Serving, SloRule,
 };
