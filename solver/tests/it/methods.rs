@@ -315,3 +315,45 @@ fn dominated_profiles_and_layouts_are_left_out() {
     );
     assert_eq!(reduced.objective_value, unreduced.objective_value);
 }
+
+#[test]
+fn a_seed_or_thread_count_highs_cannot_take_is_an_error_not_a_panic() {
+    // `solve --seed 2147483648` panicked inside `highs` (its seed is a C int).
+    let t = table("a100-80gb", &MODELS);
+    let inst = instance(&mixed(8, [300.0, 100.0, 20.0]));
+    let p = problem(&inst, &t);
+    for (options, what) in [
+        (
+            SolveOptions {
+                seed: 2_147_483_648,
+                ..SolveOptions::default()
+            },
+            "seed = 2147483648",
+        ),
+        (
+            SolveOptions {
+                threads: 1_000_000,
+                ..SolveOptions::default()
+            },
+            "1 to 1024",
+        ),
+    ] {
+        let e = migsched_solver::try_solve(&p, MigMethod::Ilp, Objective::MinGpus, &options)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{e}");
+        let s = solve(&p, MigMethod::Ilp, Objective::MinGpus, &options);
+        assert!(s.plan.is_none());
+        assert!(
+            s.stopped_by.as_deref().is_some_and(|m| m.contains(what)),
+            "{:?}",
+            s.stopped_by
+        );
+    }
+    let top = SolveOptions {
+        seed: migsched_solver::MAX_SEED,
+        ..SolveOptions::default()
+    };
+    let s = migsched_solver::try_solve(&p, MigMethod::Ilp, Objective::MinGpus, &top).unwrap();
+    assert_eq!(s.status, Status::Optimal);
+}
