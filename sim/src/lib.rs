@@ -4,6 +4,7 @@
 //! Same setup, options and seed give byte-identical reports: integer nanoseconds, events in
 //! (time, insertion) order, one seeded stream per model and purpose, no wall clock.
 
+mod budget;
 mod engine;
 mod event_queue;
 pub mod gpulet;
@@ -19,9 +20,10 @@ mod setup;
 mod trace;
 mod workload;
 
+pub use budget::{Budget, BudgetExceeded, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_TIME_NS};
 pub use engine::{
     NoObserver, Noise, Observed, Observer, Progress, ServingMode, SimConfig, SimError, Stop,
-    simulate, simulate_with_progress,
+    simulate, simulate_with_budget, simulate_with_progress,
 };
 pub use event_queue::EventQueue;
 pub use histogram::{Histogram, Percentiles};

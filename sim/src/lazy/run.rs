@@ -10,6 +10,7 @@ use super::observe::{NodeEvent, NodeObserver};
 use super::policy::{Decision, Policy, decide};
 use super::profile::NodeProfile;
 use super::report::NodeReport;
+use crate::budget::{Budget, DEFAULT_MAX_TIME_NS};
 use crate::engine::Stop;
 use crate::event_queue::EventQueue;
 use crate::histogram::Histogram;
@@ -63,8 +64,19 @@ pub struct NodeSimConfig {
 
 impl NodeSimConfig {
     fn check(&self) -> Result<(), LazyError> {
+        let latest = DEFAULT_MAX_TIME_NS;
         if self.slo_ns == 0 {
             return Err(LazyError::invalid("slo_ns", 0, "at least 1 ns"));
+        }
+        if self.slo_ns > latest {
+            let expected = format!("at most {latest} ns (the latest simulated time)");
+            return Err(LazyError::invalid("slo_ns", self.slo_ns, expected));
+        }
+        if let Stop::Duration { ns, .. } = self.stop
+            && ns > latest
+        {
+            let expected = format!("at most {latest} ns (the latest simulated time)");
+            return Err(LazyError::invalid("stop.ns", ns, expected));
         }
         match self.stop {
             Stop::Duration { ns: 0, .. } => {
@@ -112,6 +124,12 @@ impl NodeSimConfig {
                         "[]",
                         "at least one arrival time",
                     ));
+                }
+                if let Some(&t) = ns.last()
+                    && t > latest
+                {
+                    let expected = format!("times at most {latest} ns (the latest simulated time)");
+                    return Err(LazyError::invalid("arrivals.ns", t, expected));
                 }
                 if let Some(i) = ns.windows(2).position(|w| w[1] < w[0]) {
                     return Err(LazyError::invalid(
@@ -168,7 +186,7 @@ pub fn simulate_nodes(
         busy_ns: 0,
         scratch: Vec::new(),
     };
-    Ok(run.run(observer))
+    run.run(observer)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -214,7 +232,8 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn run(mut self, observer: &mut dyn NodeObserver) -> NodeReport {
+    fn run(mut self, observer: &mut dyn NodeObserver) -> Result<NodeReport, LazyError> {
+        let budget = Budget::default();
         if let Some(t) = self.next_arrival(0) {
             self.queue.push(t, Ev::Arrive);
         }
@@ -224,6 +243,7 @@ impl Run<'_> {
                 break;
             }
             debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
+            budget.check(t, self.arrived - self.completed)?;
             self.now = t;
             // Every event of the instant first, so simultaneous arrivals are seen together.
             while self.queue.peek_time() == Some(t) {
@@ -250,7 +270,7 @@ impl Run<'_> {
         if let Some(r) = &self.running {
             self.busy_ns += end.saturating_sub(r.since);
         }
-        self.report(end)
+        Ok(self.report(end))
     }
 
     /// The next arrival time after the one at `now`, if the stop allows another.
