@@ -91,7 +91,9 @@ fn unknown_profile(gpu: &GpuType, name: &str, at: Location) -> Violation {
 /// means legal). `at` locates the GPU; violations about one instance add it.
 ///
 /// Rules, in report order: unknown profile; illegal start; overlap (each pair); count limit
-/// (each profile); compute limit; media extensions; the pre-R510 driver rule.
+/// (each profile); compute limit; media extensions; the pre-R510 driver rule. With more
+/// instances than the GPU has memory slices, the overlaps are summarized by the memory limit
+/// (after the compute limit), so the cost stays linear in the instances.
 pub fn check_layout(
     gpu: &GpuType,
     instances: &[PlacedInstance],
@@ -124,8 +126,13 @@ pub fn check_layout(
             ));
         }
     }
-    for (i, &(a, _, pa)) in known.iter().enumerate() {
-        for &(b, _, pb) in &known[i + 1..] {
+    // More instances than memory slices cannot be legal (each holds one at least): the
+    // memory total says so once, instead of a violation per pair (quadratic: thousands of
+    // instances took gigabytes), and the instances are not named one by one.
+    let summarized = known.len() > usize::from(gpu.memory_slices());
+    let pairs = if summarized { &known[..0] } else { &known[..] };
+    for (i, &(a, _, pa)) in pairs.iter().enumerate() {
+        for &(b, _, pb) in &pairs[i + 1..] {
             let (a0, a1) = interval(pa, a.start);
             let (b0, b1) = interval(pb, b.start);
             let (lo, hi) = (a0.max(b0), a1.min(b1));
@@ -146,9 +153,9 @@ pub fn check_layout(
         }
     }
     let names: Vec<(usize, &Profile)> = known.iter().map(|&(_, i, p)| (i, p)).collect();
-    out.extend(count_rules(gpu, &names, driver, at, false));
+    out.extend(count_rules(gpu, &names, driver, at, summarized));
     // Name the instances in the media-engine and driver rules, not just the profiles.
-    for v in &mut out {
+    for v in out.iter_mut().filter(|_| !summarized) {
         match v.rule {
             Rule::MediaExtensions => {
                 let texts: Vec<String> = known.iter().map(|(inst, _, _)| inst.text()).collect();
@@ -568,6 +575,23 @@ mod tests {
               [illegal-start]"
             ]
         );
+    }
+
+    #[test]
+    fn thousands_of_instances_are_summarized_not_paired() {
+        // 4,000 instances took 1.3 GB in check-layout, 4.3 GB in verify plan.
+        let text = vec!["1g.10gb@0"; 12_000].join(",");
+        assert_eq!(
+            check("a100-80gb", &text, Driver::R510OrLater),
+            [
+                "12000 instances of 1g.10gb, but at most 7 fit on one GPU [count-limit]",
+                "the instances use 12000 compute slices, but the GPU has 7 [compute-limit]",
+                "the instances need 12000 memory slices, but the GPU has 8 [memory-limit]",
+            ]
+        );
+        let eight = vec!["1g.10gb@0"; 8].join(",");
+        let pairs = rules("a100-80gb", &eight, Driver::R510OrLater);
+        assert_eq!(pairs.iter().filter(|&&r| r == Rule::Overlap).count(), 28);
     }
 
     #[test]
