@@ -47,7 +47,10 @@ impl ProfileCounts {
     /// Adds `n` instances of a profile.
     pub fn add(&mut self, profile: ProfileIndex, n: u32) {
         if n > 0 {
-            *self.0.entry(profile).or_insert(0) += n;
+            // Saturates: a count from a file (10^9 in a mig-parted config) is over every
+            // limit long before u32::MAX, and must not wrap below one.
+            let c = self.0.entry(profile).or_insert(0);
+            *c = c.saturating_add(n);
         }
     }
     /// Removes one instance of a profile; false when there was none.
@@ -306,20 +309,20 @@ pub fn count_violations(gpu: &GpuType, counts: &ProfileCounts, driver: Driver) -
             });
         }
     }
-    let compute: u32 = counts
-        .iter()
-        .map(|(p, n)| n * u32::from(gpu.profile(p).compute_slices()))
-        .sum();
+    // Saturating: counts come from files; a wrapped total could look legal.
+    let total = |f: &dyn Fn(ProfileIndex) -> u8| {
+        counts.iter().fold(0u32, |sum, (p, n)| {
+            sum.saturating_add(n.saturating_mul(u32::from(f(p))))
+        })
+    };
+    let compute = total(&|p| gpu.profile(p).compute_slices());
     if compute > u32::from(gpu.compute_slices()) {
         out.push(Violation::ComputeExceeded {
             used: compute,
             available: gpu.compute_slices(),
         });
     }
-    let memory: u32 = counts
-        .iter()
-        .map(|(p, n)| n * u32::from(gpu.profile(p).memory_slices()))
-        .sum();
+    let memory = total(&|p| gpu.profile(p).memory_slices());
     if memory > u32::from(gpu.memory_slices()) {
         out.push(Violation::MemoryExceeded {
             used: memory,
@@ -412,10 +415,9 @@ fn engine_kinds_over(gpu: &GpuType, counts: &ProfileCounts) -> Vec<KindOver> {
     };
     let mut out = Vec::new();
     for (k, (kind, available)) in total.kinds().into_iter().enumerate() {
-        let used: u32 = counts
-            .iter()
-            .map(|(p, n)| n * u32::from(engines_of(gpu, p)[k]))
-            .sum();
+        let used: u32 = counts.iter().fold(0u32, |sum, (p, n)| {
+            sum.saturating_add(n.saturating_mul(u32::from(engines_of(gpu, p)[k])))
+        });
         if used > u32::from(available) {
             out.push(((used, k), (kind, available)));
         }

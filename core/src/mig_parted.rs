@@ -769,6 +769,29 @@ mig-configs:
     }
 
     #[test]
+    fn counts_of_billions_are_over_the_limits_not_wrapped() {
+        // 10^9 instances once made the totals wrap (n * slices in u32) or tried to expand.
+        let text = "version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.10gb\": 1000000000\n        \"7g.80gb\": 4294967295\n        \"2g.20gb\": 613566757\n";
+        let cfg = MigPartedConfig::parse(text, "x.yaml").unwrap();
+        let g = Catalog::builtin().gpu("a100-80gb").unwrap();
+        let checks = check_config(Catalog::builtin(), &cfg, Some(g), Driver::default());
+        let EntryOutcome::Unplaceable { violations } = &checks[0].outcome else {
+            panic!("{:?}", checks[0].outcome)
+        };
+        let shown: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+        assert!(
+            shown[0].starts_with("1000000000 instances of 1g.10gb"),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("4294967295 compute slices")),
+            "saturated, not wrapped: {shown:?}"
+        );
+    }
+
+    #[test]
     fn unknown_profiles_and_compute_instances() {
         // 3g.20gb beside a name of this GPU: a failure (an entry with only other GPUs'
         // names would be "not for this GPU").

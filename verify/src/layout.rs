@@ -357,6 +357,12 @@ pub fn check_counts(
     at: &Location,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
+    let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
+    if total > u64::from(gpu.memory_slices()) {
+        // No arrangement holds more instances than memory slices: the count rules from the
+        // counts themselves, without expanding them (a count of 10^9 took 16 GB).
+        return count_totals(gpu, counts, at);
+    }
     let mut expanded: Vec<(usize, &Profile)> = Vec::new();
     for (name, n) in counts {
         match find_profile(gpu, name) {
@@ -399,12 +405,76 @@ pub fn describe_counts(counts: &[(String, u32)]) -> String {
     }
 }
 
+/// The count rules of counts too many for any GPU, from the counts (the media-engine and
+/// driver rules add nothing to such a layout): unknown profiles, each profile over its
+/// count, and the compute and memory totals, in [`check_counts`]'s words and order.
+fn count_totals(gpu: &GpuType, counts: &[(String, u32)], at: &Location) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut per_profile: Vec<(usize, &Profile, u64)> = Vec::new();
+    for (name, n) in counts.iter().filter(|(_, n)| *n > 0) {
+        match find_profile(gpu, name) {
+            Some((i, p)) => match per_profile.iter_mut().find(|(j, _, _)| *j == i) {
+                Some(entry) => entry.2 += u64::from(*n),
+                None => per_profile.push((i, p, u64::from(*n))),
+            },
+            None => out.push(unknown_profile(gpu, name, at.clone())),
+        }
+    }
+    per_profile.sort_by_key(|&(i, _, _)| i);
+    for &(_, p, n) in &per_profile {
+        if n > u64::from(p.max_count()) {
+            out.push(Violation::new(
+                Rule::CountLimit,
+                at.clone(),
+                format!(
+                    "{n} instances of {}, but at most {} fit on one GPU",
+                    p.name(),
+                    p.max_count()
+                ),
+            ));
+        }
+    }
+    let sum = |f: fn(&Profile) -> u8| -> u64 {
+        per_profile
+            .iter()
+            .map(|&(_, p, n)| n * u64::from(f(p)))
+            .sum()
+    };
+    let compute = sum(Profile::compute_slices);
+    if compute > u64::from(gpu.compute_slices()) {
+        out.push(Violation::new(
+            Rule::ComputeLimit,
+            at.clone(),
+            format!(
+                "the instances use {compute} compute slices, but the GPU has {}",
+                gpu.compute_slices()
+            ),
+        ));
+    }
+    let used = sum(Profile::memory_slices);
+    if used > u64::from(gpu.memory_slices()) {
+        out.push(Violation::new(
+            Rule::MemoryLimit,
+            at.clone(),
+            format!(
+                "the instances need {used} memory slices, but the GPU has {}",
+                gpu.memory_slices()
+            ),
+        ));
+    }
+    out
+}
+
 /// A legal arrangement of starts for profile counts, by exhaustive search, or `None` when
 /// none exists (or a name is not a profile of `gpu`). Only starts and disjointness are
 /// searched; the count rules are [`check_counts`]'s. Deterministic: instances with more
 /// memory slices (then more compute, then catalog order) are placed first, each at its
 /// lowest free legal start; the result is sorted by start.
 pub fn find_placement(gpu: &GpuType, counts: &[(String, u32)]) -> Option<Vec<PlacedInstance>> {
+    let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
+    if total > u64::from(gpu.memory_slices()) {
+        return None;
+    }
     let mut items: Vec<(usize, &Profile)> = Vec::new();
     for (name, n) in counts.iter().filter(|(_, n)| *n > 0) {
         let (i, p) = find_profile(gpu, name)?;
