@@ -919,13 +919,13 @@ mod tests {
             .collect::<Vec<_>>()
         );
         // At the slice count the pairs are still named.
-        let nine = vec!["1g.10gb@0"; 9].join(",");
+        let nine = ["1g.10gb@0"; 9].join(",");
         assert!(
             errors("a100-80gb", &nine, Driver::default())
                 .iter()
                 .all(|e| !e.contains("overlap"))
         );
-        let eight = vec!["1g.10gb@0"; 8].join(",");
+        let eight = ["1g.10gb@0"; 8].join(",");
         let pairs = errors("a100-80gb", &eight, Driver::default());
         assert_eq!(pairs.iter().filter(|e| e.contains("overlap")).count(), 28);
     }

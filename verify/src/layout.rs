@@ -659,7 +659,7 @@ mod tests {
                 "the instances need 12000 memory slices, but the GPU has 8 [memory-limit]",
             ]
         );
-        let eight = vec!["1g.10gb@0"; 8].join(",");
+        let eight = ["1g.10gb@0"; 8].join(",");
         let pairs = rules("a100-80gb", &eight, Driver::R510OrLater);
         assert_eq!(pairs.iter().filter(|&&r| r == Rule::Overlap).count(), 28);
     }
