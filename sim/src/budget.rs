@@ -15,6 +15,9 @@ pub const DEFAULT_MAX_IN_FLIGHT: u64 = 1 << 21;
 /// room for their sums.
 pub const DEFAULT_MAX_TIME_NS: u64 = 1 << 58;
 
+/// The most autoscaling epochs of a gpulet run (each one replans).
+pub const MAX_EPOCHS: u64 = 100_000;
+
 /// The budgets of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -34,7 +37,7 @@ impl Default for Budget {
 }
 
 /// A run stopped because it exceeded a budget.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum BudgetExceeded {
     /// Too many requests in flight: the servers fall ever further behind the arrivals.
     #[error(
@@ -45,6 +48,21 @@ pub enum BudgetExceeded {
         limit: u64,
         /// Simulated time when it was exceeded, ns.
         at_ns: u64,
+    },
+    /// More autoscaling epochs than the budget: each replans, so an epoch of 1 µs over a
+    /// minute would replan 60 million times.
+    #[error(
+        "an epoch of {epoch_s} s over {duration_s} s makes {epochs} autoscaling epochs, more than {limit}; lengthen the epoch"
+    )]
+    Epochs {
+        /// The epoch, seconds.
+        epoch_s: f64,
+        /// The run's duration, seconds.
+        duration_s: f64,
+        /// Epochs the run would have.
+        epochs: f64,
+        /// The budget ([`MAX_EPOCHS`]).
+        limit: u64,
     },
     /// The clock passed the latest simulated time.
     #[error(

@@ -414,6 +414,17 @@ impl<'a> Engine<'a> {
             if !(cv.is_finite() && cv > 0.0) {
                 return invalid(format!("noise cv {cv} is not a positive number"));
             }
+            if cv > crate::workload::MAX_CV {
+                let max = crate::workload::MAX_CV;
+                let cv = crate::workload::num(cv);
+                return invalid(format!("noise cv {cv} is above {max}"));
+            }
+        }
+        for spec in &setup.models {
+            let checked = spec.arrival.validate().and(spec.batch.validate());
+            if let Err(e) = checked {
+                return invalid(format!("model '{}': {e}", spec.name));
+            }
         }
         match config.stop {
             Stop::Duration { ns: 0, .. } => return invalid("the duration is 0".into()),

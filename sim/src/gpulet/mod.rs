@@ -546,6 +546,17 @@ pub fn try_simulate_gpulets(
     budget: &Budget,
     replan: &mut Replan<'_>,
 ) -> Result<(GpuletReport, Option<Trace>), BudgetExceeded> {
+    if let Some(a) = &opts.autoscale {
+        let epochs = opts.duration_s / a.epoch_s;
+        if epochs.is_nan() || epochs > crate::budget::MAX_EPOCHS as f64 {
+            return Err(BudgetExceeded::Epochs {
+                epoch_s: a.epoch_s,
+                duration_s: opts.duration_s,
+                epochs,
+                limit: crate::budget::MAX_EPOCHS,
+            });
+        }
+    }
     let mut w = World::new(models, opts);
     for cfg in initial {
         w.add_gpu(cfg, None, 0);
@@ -877,6 +888,21 @@ mod tests {
             try_simulate_gpulets(&models, vec![gpu(8)], &opts, &budget, &mut |_| None).unwrap_err();
         assert!(
             matches!(e, BudgetExceeded::InFlight { limit: 10_000, .. }),
+            "{e}"
+        );
+        // `--autoscale --epoch 1e-6`: 60 million replans.
+        let opts = GpuletSimOptions {
+            autoscale: Some(Autoscale {
+                epoch_s: 1e-6,
+                ..Autoscale::default()
+            }),
+            ..opts
+        };
+        let e =
+            try_simulate_gpulets(&models, vec![gpu(8)], &opts, &budget, &mut |_| None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("more than 100000; lengthen the epoch"),
             "{e}"
         );
     }

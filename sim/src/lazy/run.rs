@@ -16,7 +16,7 @@ use crate::event_queue::EventQueue;
 use crate::histogram::Histogram;
 use crate::metrics::MetricsRecorder;
 use crate::rng::Rng;
-use crate::workload::{Arrival, ArrivalGen};
+use crate::workload::{Arrival, ArrivalGen, MAX_CV, MIN_CV, MIN_PERIOD_S};
 
 /// Where the requests come from. Every request is one sample.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,6 +106,10 @@ impl NodeSimConfig {
                         if !(cv.is_finite() && cv > 0.0) {
                             return Err(LazyError::invalid("cv", cv, "a positive number"));
                         }
+                        if !(MIN_CV..=MAX_CV).contains(&cv) {
+                            let expected = format!("{MIN_CV} to {MAX_CV}");
+                            return Err(LazyError::invalid("cv", cv, expected));
+                        }
                     }
                     Arrival::OnOff { on_s, off_s } => {
                         if !(on_s.is_finite() && on_s > 0.0) {
@@ -113,6 +117,15 @@ impl NodeSimConfig {
                         }
                         if !(off_s.is_finite() && off_s >= 0.0) {
                             return Err(LazyError::invalid("off_s", off_s, "a number at least 0"));
+                        }
+                        if arrival.validate().is_err() {
+                            return Err(LazyError::invalid(
+                                "arrival",
+                                format!("onoff:{on_s}:{off_s}"),
+                                format!(
+                                    "on and off periods of at least {MIN_PERIOD_S} s (off may be 0)"
+                                ),
+                            ));
                         }
                     }
                 }
