@@ -3,6 +3,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, Result, bail};
@@ -48,8 +49,44 @@ struct Input {
 
 static INPUTS: Mutex<Vec<Input>> = Mutex::new(Vec::new());
 
+/// Files this process wrote (device, inode): reading one back is not reading an input.
+static WRITTEN: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+
+/// Whether writes refuse recorded inputs ([`protect_inputs`]).
+static PROTECT: AtomicBool = AtomicBool::new(false);
+
 fn inputs() -> MutexGuard<'static, Vec<Input>> {
     INPUTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// From now on, every write of this process ([`crate::write_atomic`], [`crate::Outputs`],
+/// [`crate::StreamWriter`]) refuses a file this process read as input ("refusing to write
+/// over the input 'X'"). A binary calls it once at the start of `main`; a command that
+/// updates a file in place on purpose (`--append`) calls [`allow_update`] for it. Inputs are
+/// recorded whether or not protection is on.
+pub fn protect_inputs() {
+    PROTECT.store(true, Ordering::SeqCst);
+}
+
+/// Lets this command rewrite `path` although it read it (an in-place update such as
+/// `profile import --append`): forgets it as an input.
+pub fn allow_update(path: &Path) {
+    let id = std::fs::metadata(path).ok().as_ref().and_then(file_id);
+    let canonical = std::fs::canonicalize(path).ok();
+    inputs().retain(|i| {
+        !((id.is_some() && i.id == id) || (canonical.is_some() && i.canonical == canonical))
+    });
+}
+
+/// Records a file this process has just written, so that reading it back (a report rendered
+/// from the results a command wrote) does not make it an input.
+pub(crate) fn record_written(path: &Path) {
+    if let Some(id) = std::fs::metadata(path).ok().as_ref().and_then(file_id) {
+        let mut w = WRITTEN.lock().unwrap_or_else(|p| p.into_inner());
+        if !w.contains(&id) {
+            w.push(id);
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -65,7 +102,7 @@ pub(crate) fn file_id(_: &std::fs::Metadata) -> Option<(u64, u64)> {
 
 /// Records `path` as an input of this command (as [`read_text`] does for what it reads), so
 /// that [`crate::write_atomic`], [`crate::Outputs`] and [`crate::StreamWriter`] refuse to
-/// write over it. For inputs read some other way (a Parquet reader, a directory walk).
+/// write over it (once [`protect_inputs`] is on). For inputs read some other way (a Parquet reader, a directory walk).
 pub fn register_input(path: &Path) {
     let meta = std::fs::metadata(path).ok();
     record(path, meta.as_ref());
@@ -76,6 +113,12 @@ fn record(path: &Path, meta: Option<&std::fs::Metadata>) {
         canonical: std::fs::canonicalize(path).ok(),
         id: meta.and_then(file_id),
     };
+    if let Some(id) = input.id {
+        let written = WRITTEN.lock().unwrap_or_else(|p| p.into_inner());
+        if written.contains(&id) {
+            return;
+        }
+    }
     let mut list = inputs();
     if !list.contains(&input) {
         list.push(input);
@@ -83,7 +126,11 @@ fn record(path: &Path, meta: Option<&std::fs::Metadata>) {
 }
 
 /// Whether the existing file with metadata `meta` at `path` is one this command read.
+/// Always false until [`protect_inputs`].
 pub(crate) fn is_input(path: &Path, meta: &std::fs::Metadata) -> bool {
+    if !PROTECT.load(Ordering::SeqCst) {
+        return false;
+    }
     let id = file_id(meta);
     let canonical = std::fs::canonicalize(path).ok();
     inputs()

@@ -17,8 +17,8 @@ mod temps;
 use std::io::Write as _;
 
 pub use inputs::{
-    DEFAULT_MAX_INPUT_BYTES, MAX_INPUT_BYTES_ENV, max_input_bytes, read_bytes, read_text,
-    register_input,
+    DEFAULT_MAX_INPUT_BYTES, MAX_INPUT_BYTES_ENV, allow_update, max_input_bytes, protect_inputs,
+    read_bytes, read_text, register_input,
 };
 pub use outputs::{
     Outputs, STREAM_PATHS, StreamWriter, check_output, temp_path, write_atomic, write_atomic_bytes,

@@ -5,8 +5,8 @@
 //! A destination must be a regular file or a new name in an existing directory. Refused,
 //! with the path the user gave: a directory, a symbolic link (migsched neither replaces a
 //! link nor writes through it), a device, FIFO or socket (renaming over `/dev/full` as root
-//! would turn the device into a file), a file this command read as input, and the same file
-//! twice in one batch. The streams `/dev/null`, `/dev/stdout` and `/dev/stderr` (named
+//! would turn the device into a file), a file this command read as input (once
+//! [`crate::protect_inputs`] is on; see there), and the same file twice in one batch. The streams `/dev/null`, `/dev/stdout` and `/dev/stderr` (named
 //! exactly so) are accepted and written straight, without a temporary file: `/dev/null`
 //! discards, `/dev/stdout` ends quietly on a closed pipe like [`crate::write_stdout`].
 
@@ -211,6 +211,7 @@ fn rename_into_place(path: &Path, guard: TempGuard) -> Result<()> {
     std::fs::rename(guard.path(), path)
         .with_context(|| format!("writing '{}'", display_path(path)))?;
     guard.keep();
+    crate::inputs::record_written(path);
     Ok(())
 }
 
@@ -596,6 +597,7 @@ mod tests {
     #[test]
     fn an_input_is_never_overwritten() {
         let dir = scratch("out-input");
+        crate::protect_inputs();
         let input = dir.join("i.toml");
         std::fs::write(&input, "name = 'x'\n").unwrap();
         crate::read_text(&input, "instance").unwrap();
@@ -614,9 +616,16 @@ mod tests {
         // Inputs read some other way are registered by hand.
         let table = dir.join("t.parquet");
         std::fs::write(&table, "PAR1").unwrap();
-        write_atomic(&table, "PAR1 rewritten").unwrap();
         crate::register_input(&table);
         assert!(err(write_atomic(&table, "x")).contains("over the input"));
+        // An update in place on purpose (`--append`).
+        crate::allow_update(&table);
+        write_atomic(&table, "PAR1 appended").unwrap();
+        // What this command wrote and reads back (a report from its results) is no input.
+        let results = dir.join("results.json");
+        write_atomic(&results, "{}").unwrap();
+        crate::read_text(&results, "the results").unwrap();
+        write_atomic(&results, "{\"again\": 1}").unwrap();
     }
 
     #[test]
