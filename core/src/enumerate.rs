@@ -21,9 +21,65 @@ pub struct EnumerateOptions {
     pub maximal: bool,
 }
 
+/// The most legal layouts [`try_enumerate_layouts`] and [`count_layouts`] visit by default:
+/// 10^6. Every catalog GPU has a few hundred at most; a custom GPU of 22 one-slice starts
+/// has millions (every subset of its slices), which took forever and all memory.
+pub const MAX_LAYOUTS: u64 = 1_000_000;
+
+/// An enumeration that would go past its budget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{gpu} has more than {limit} legal layouts{}; enumerate fewer profiles (a subset of them) or a smaller GPU",
+    if *maximal { " to search for the maximal ones" } else { "" }
+)]
+pub struct TooManyLayouts {
+    /// The GPU type's id.
+    pub gpu: String,
+    /// The budget of legal layouts visited.
+    pub limit: u64,
+    /// Whether maximal layouts were wanted.
+    pub maximal: bool,
+}
+
+/// [`enumerate_layouts`] within a budget: stops with an error once the search has visited
+/// more than `limit` legal layouts (all of them are visited, maximal or not).
+pub fn try_enumerate_layouts(
+    gpu: &Arc<GpuType>,
+    options: &EnumerateOptions,
+    limit: u64,
+) -> Result<Vec<Layout>, TooManyLayouts> {
+    let mut out = Vec::new();
+    search(gpu, options, limit, &mut |l| out.push(l))?;
+    out.sort_by_cached_key(|l| sort_key(gpu, l));
+    Ok(out)
+}
+
+/// How many layouts [`enumerate_layouts`] returns, without keeping them; the same budget
+/// as [`try_enumerate_layouts`].
+pub fn count_layouts(
+    gpu: &Arc<GpuType>,
+    options: &EnumerateOptions,
+    limit: u64,
+) -> Result<u64, TooManyLayouts> {
+    let mut n = 0u64;
+    search(gpu, options, limit, &mut |_| n += 1)?;
+    Ok(n)
+}
+
 /// Every non-empty legal layout (or every maximal one), in a fixed order: larger instances
-/// first (7g, then 4g+..., then 3g+...), ties by placement.
+/// first (7g, then 4g+..., then 3g+...), ties by placement. Unbounded: for a GPU from input
+/// (a custom catalog), call [`try_enumerate_layouts`].
 pub fn enumerate_layouts(gpu: &Arc<GpuType>, options: &EnumerateOptions) -> Vec<Layout> {
+    try_enumerate_layouts(gpu, options, u64::MAX).expect("an unbounded budget")
+}
+
+/// Visits every legal layout (depth first), handing each wanted one to `found`.
+fn search(
+    gpu: &Arc<GpuType>,
+    options: &EnumerateOptions,
+    limit: u64,
+    found: &mut dyn FnMut(Layout),
+) -> Result<(), TooManyLayouts> {
     let allowed: Vec<ProfileIndex> = match &options.profiles {
         Some(ps) => {
             let mut ps = ps.clone();
@@ -46,33 +102,50 @@ pub fn enumerate_layouts(gpu: &Arc<GpuType>, options: &EnumerateOptions) -> Vec<
         .collect();
     candidates.sort_by_key(|pl| (pl.start, pl.profile));
 
-    let mut out = Vec::new();
-    extend(
-        &candidates,
-        0,
-        &Layout::empty(gpu.clone()),
+    let mut walk = Walk {
+        candidates: &candidates,
         options,
-        &mut out,
-    );
-    out.sort_by_cached_key(|l| sort_key(gpu, l));
-    out
+        left: limit,
+        found,
+    };
+    if walk.extend(0, &Layout::empty(gpu.clone())) {
+        Ok(())
+    } else {
+        Err(TooManyLayouts {
+            gpu: gpu.id().to_string(),
+            limit,
+            maximal: options.maximal,
+        })
+    }
 }
 
-fn extend(
-    candidates: &[Placement],
-    from: usize,
-    current: &Layout,
-    options: &EnumerateOptions,
-    out: &mut Vec<Layout>,
-) {
-    for (i, &pl) in candidates.iter().enumerate().skip(from) {
-        let Ok(next) = current.with(pl, options.driver) else {
-            continue;
-        };
-        extend(candidates, i + 1, &next, options, out);
-        if !options.maximal || is_maximal(&next, candidates, options.driver) {
-            out.push(next);
+struct Walk<'a> {
+    candidates: &'a [Placement],
+    options: &'a EnumerateOptions,
+    /// Legal layouts still to visit before the budget is spent.
+    left: u64,
+    found: &'a mut dyn FnMut(Layout),
+}
+
+impl Walk<'_> {
+    /// Extends `current` by candidates from `from` on; false once the budget is spent.
+    fn extend(&mut self, from: usize, current: &Layout) -> bool {
+        for (i, &pl) in self.candidates.iter().enumerate().skip(from) {
+            let Ok(next) = current.with(pl, self.options.driver) else {
+                continue;
+            };
+            if self.left == 0 {
+                return false;
+            }
+            self.left -= 1;
+            if !self.extend(i + 1, &next) {
+                return false;
+            }
+            if !self.options.maximal || is_maximal(&next, self.candidates, self.options.driver) {
+                (self.found)(next);
+            }
         }
+        true
     }
 }
 
@@ -131,6 +204,41 @@ mod tests {
                 .map(|n| gpu.profile_by_name(n).unwrap())
                 .collect(),
         )
+    }
+
+    /// A custom GPU of `slices` one-slice instances that may start anywhere.
+    fn sliced(slices: u8) -> Arc<GpuType> {
+        let starts: Vec<String> = (0..slices).map(|s| s.to_string()).collect();
+        let text = format!(
+            "[[gpu]]\nid = \"s{slices}\"\nname = \"Sliced {slices}\"\ncompute_slices = {slices}\nmemory_slices = {slices}\nsm_count = {}\nmemory_gib = {slices}.0\n[[gpu.profile]]\nname = \"1g.1gb\"\nnvml_id = 1\ncompute_slices = 1\nmemory_slices = 1\nsm_count = 10\nmemory_gib = 1.0\nmax_count = {slices}\nstarts = [{}]\n",
+            u32::from(slices) * 10,
+            starts.join(", ")
+        );
+        let c = crate::catalog::Catalog::from_toml_str(&text, "custom.toml").unwrap();
+        c.gpus()[0].clone()
+    }
+
+    #[test]
+    fn a_custom_gpu_with_millions_of_layouts_stops_at_the_budget() {
+        // `layouts --count` on a custom 22-slice GPU ran forever: 2^22 - 1 layouts.
+        let g = sliced(22);
+        let opts = EnumerateOptions::default();
+        let e = count_layouts(&g, &opts, MAX_LAYOUTS).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s22 has more than 1000000 legal layouts; enumerate fewer profiles (a subset of them) or a smaller GPU"
+        );
+        let maximal = EnumerateOptions {
+            maximal: true,
+            ..EnumerateOptions::default()
+        };
+        assert!(try_enumerate_layouts(&g, &maximal, 1000).is_err());
+        // Within the budget, every layout: each subset of 12 slices.
+        let g = sliced(12);
+        assert_eq!(count_layouts(&g, &opts, MAX_LAYOUTS), Ok(4095));
+        assert_eq!(try_enumerate_layouts(&g, &opts, 4095).unwrap().len(), 4095);
+        assert!(try_enumerate_layouts(&g, &opts, 4094).is_err());
+        assert_eq!(try_enumerate_layouts(&g, &maximal, 4095).unwrap().len(), 1);
     }
 
     #[test]

@@ -47,7 +47,10 @@ impl ProfileCounts {
     /// Adds `n` instances of a profile.
     pub fn add(&mut self, profile: ProfileIndex, n: u32) {
         if n > 0 {
-            *self.0.entry(profile).or_insert(0) += n;
+            // Saturates: a count from a file (10^9 in a mig-parted config) is over every
+            // limit long before u32::MAX, and must not wrap below one.
+            let c = self.0.entry(profile).or_insert(0);
+            *c = c.saturating_add(n);
         }
     }
     /// Removes one instance of a profile; false when there was none.
@@ -306,20 +309,20 @@ pub fn count_violations(gpu: &GpuType, counts: &ProfileCounts, driver: Driver) -
             });
         }
     }
-    let compute: u32 = counts
-        .iter()
-        .map(|(p, n)| n * u32::from(gpu.profile(p).compute_slices()))
-        .sum();
+    // Saturating: counts come from files; a wrapped total could look legal.
+    let total = |f: &dyn Fn(ProfileIndex) -> u8| {
+        counts.iter().fold(0u32, |sum, (p, n)| {
+            sum.saturating_add(n.saturating_mul(u32::from(f(p))))
+        })
+    };
+    let compute = total(&|p| gpu.profile(p).compute_slices());
     if compute > u32::from(gpu.compute_slices()) {
         out.push(Violation::ComputeExceeded {
             used: compute,
             available: gpu.compute_slices(),
         });
     }
-    let memory: u32 = counts
-        .iter()
-        .map(|(p, n)| n * u32::from(gpu.profile(p).memory_slices()))
-        .sum();
+    let memory = total(&|p| gpu.profile(p).memory_slices());
     if memory > u32::from(gpu.memory_slices()) {
         out.push(Violation::MemoryExceeded {
             used: memory,
@@ -412,10 +415,9 @@ fn engine_kinds_over(gpu: &GpuType, counts: &ProfileCounts) -> Vec<KindOver> {
     };
     let mut out = Vec::new();
     for (k, (kind, available)) in total.kinds().into_iter().enumerate() {
-        let used: u32 = counts
-            .iter()
-            .map(|(p, n)| n * u32::from(engines_of(gpu, p)[k]))
-            .sum();
+        let used: u32 = counts.iter().fold(0u32, |sum, (p, n)| {
+            sum.saturating_add(n.saturating_mul(u32::from(engines_of(gpu, p)[k])))
+        });
         if used > u32::from(available) {
             out.push(((used, k), (kind, available)));
         }
@@ -436,8 +438,14 @@ pub fn validate(gpu: &GpuType, placements: &[Placement], driver: Driver) -> Vec<
             });
         }
     }
-    for (i, a) in placements.iter().enumerate() {
-        for b in &placements[i + 1..] {
+    // Every instance holds at least one memory slice, so more instances than slices cannot
+    // be legal: the total (one MemoryExceeded, kept below) says so without a violation per
+    // pair, which for thousands of instances took gigabytes. Up to the slice count (8 on
+    // every catalog GPU, 32 at most) the pairs name each overlap.
+    let summarized = placements.len() > usize::from(gpu.memory_slices());
+    let pairs: &[Placement] = if summarized { &[] } else { placements };
+    for (i, a) in pairs.iter().enumerate() {
+        for b in &pairs[i + 1..] {
             let shared = gpu.profile(a.profile).memory_mask(a.start)
                 & gpu.profile(b.profile).memory_mask(b.start);
             if shared != 0 {
@@ -456,11 +464,14 @@ pub fn validate(gpu: &GpuType, placements: &[Placement], driver: Driver) -> Vec<
     }
     let mut per_count = count_violations(gpu, &counts, driver);
     // Placed instances that exceed the memory slices also overlap or start illegally, which
-    // names them; the total alone adds nothing.
-    per_count.retain(|v| !matches!(v, Violation::MemoryExceeded { .. }));
+    // names them; the total alone adds nothing (unless the pairs were summarized by it).
+    per_count.retain(|v| summarized || !matches!(v, Violation::MemoryExceeded { .. }));
+    // Summarized, the engine rules keep their per-profile counts ("12000x 1g.10gb") rather
+    // than name every instance.
     if let Some(Violation::EnginesExceeded { instances, .. }) = per_count
         .iter_mut()
         .find(|v| matches!(v, Violation::EnginesExceeded { .. }))
+        .filter(|_| !summarized)
     {
         let kinds: Vec<usize> = engine_kinds_over(gpu, &counts)
             .iter()
@@ -475,6 +486,7 @@ pub fn validate(gpu: &GpuType, placements: &[Placement], driver: Driver) -> Vec<
     if let Some(v) = per_count
         .iter_mut()
         .find(|v| matches!(v, Violation::MediaExtensionsExceeded { .. }))
+        .filter(|_| !summarized)
     {
         let me = placements
             .iter()
@@ -888,6 +900,34 @@ mod tests {
             ),
             ["1g.10gb@3 and 3g.40gb@0 overlap on memory slice 3"]
         );
+    }
+
+    #[test]
+    fn thousands_of_instances_are_summarized_not_paired() {
+        // 12,000 copies of one instance (a 120 KB argument) made 72 million overlap pairs.
+        let text = vec!["1g.10gb@0"; 12_000].join(",");
+        let got = errors("a100-80gb", &text, Driver::default());
+        assert_eq!(
+            got,
+            [
+                "12000 instances of 1g.10gb, but at most 7 fit on one GPU",
+                "the instances need 12000 compute slices but the GPU has 7; remove 11993 compute slice(s)",
+                "the instances need 12000 memory slices but the GPU has 8; remove 11992 memory slice(s)",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+        );
+        // At the slice count the pairs are still named.
+        let nine = ["1g.10gb@0"; 9].join(",");
+        assert!(
+            errors("a100-80gb", &nine, Driver::default())
+                .iter()
+                .all(|e| !e.contains("overlap"))
+        );
+        let eight = ["1g.10gb@0"; 8].join(",");
+        let pairs = errors("a100-80gb", &eight, Driver::default());
+        assert_eq!(pairs.iter().filter(|e| e.contains("overlap")).count(), 28);
     }
 
     #[test]

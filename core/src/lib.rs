@@ -29,8 +29,11 @@ pub use catalog::{
     Catalog, CatalogError, Datasheet, DriverVersion, GpuType, MediaEngines, Profile, ProfileIndex,
     UnknownGpu, UnknownProfile, Variant,
 };
-pub use enumerate::{EnumerateOptions, enumerate_layouts, is_maximal_layout};
-pub use error::InputError;
+pub use enumerate::{
+    EnumerateOptions, MAX_LAYOUTS, TooManyLayouts, count_layouts, enumerate_layouts,
+    is_maximal_layout, try_enumerate_layouts,
+};
+pub use error::{InputError, display_safe};
 pub use instance::{
     GpuPool, Instance, InstanceError, ModelDemand, ProfileSource, Serving, SloRule,
 };

@@ -7,6 +7,7 @@
 //! people have it: a config file, or a Kubernetes ConfigMap holding one (also as one
 //! document of a multi-document YAML file).
 
+mod expansion;
 mod position;
 mod source;
 
@@ -21,6 +22,7 @@ use crate::catalog::{Catalog, GpuType};
 use crate::layout::{Driver, Layout, ProfileCounts, Violation, size_order};
 use crate::placement::place;
 
+pub use expansion::max_nodes as max_yaml_nodes;
 pub use source::{CONFIG_MAP_KEY, ConfigForm, ConfigSource};
 
 /// A parsed mig-parted config file (`version: v1`).
@@ -636,10 +638,18 @@ pub fn render_config(name: &str, entries: &[ExportEntry<'_>]) -> String {
         "# mig-parted v1 config written by migsched {}",
         env!("CARGO_PKG_VERSION")
     );
-    let _ = writeln!(s, "# Apply with: nvidia-mig-parted apply -f FILE -c {name}");
+    let key = yaml_key(name);
+    // The key's form (quoted, escaped) in the comment too: a raw newline there would end the
+    // comment and start YAML of the name's choosing.
+    let _ = writeln!(s, "# Apply with: nvidia-mig-parted apply -f FILE -c {key}");
     let _ = writeln!(s, "version: v1");
     let _ = writeln!(s, "mig-configs:");
-    let _ = writeln!(s, "  {}:", yaml_key(name));
+    if name.chars().count() > MAX_CONFIG_NAME_CHARS {
+        let _ = writeln!(s, "  ? {key}");
+        let _ = writeln!(s, "  :");
+    } else {
+        let _ = writeln!(s, "  {key}:");
+    }
     for e in entries {
         let gpu = e.layout.gpu();
         let _ = writeln!(s, "    # {}: {}", gpu.id(), e.layout);
@@ -670,16 +680,101 @@ pub fn render_config(name: &str, entries: &[ExportEntry<'_>]) -> String {
     s
 }
 
+/// The longest configuration name [`try_render_config`] accepts: YAML allows an implicit
+/// (`name:`) key of at most 1,024 characters.
+pub const MAX_CONFIG_NAME_CHARS: usize = 1024;
+
+/// A configuration name that [`try_render_config`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigNameError {
+    /// No name at all.
+    #[error("the mig-parted configuration name is empty")]
+    Empty,
+    /// Longer than [`MAX_CONFIG_NAME_CHARS`].
+    #[error(
+        "the mig-parted configuration name has {chars} characters; at most {MAX_CONFIG_NAME_CHARS} (YAML's longest implicit key)"
+    )]
+    TooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// A control character (newline, tab, ESC, ...): it cannot be typed as `-c NAME`.
+    #[error(
+        "the mig-parted configuration name '{}' has a control character at character {at}; use letters, digits and punctuation",
+        crate::error::display_safe(name)
+    )]
+    ControlCharacter {
+        /// The name.
+        name: String,
+        /// 0-based position of the first control character.
+        at: usize,
+    },
+}
+
+/// Checks a configuration name for [`try_render_config`].
+pub fn check_config_name(name: &str) -> Result<(), ConfigNameError> {
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err(ConfigNameError::Empty);
+    }
+    if chars > MAX_CONFIG_NAME_CHARS {
+        return Err(ConfigNameError::TooLong { chars });
+    }
+    if let Some(at) = name.chars().position(is_line_or_control) {
+        return Err(ConfigNameError::ControlCharacter {
+            name: name.to_string(),
+            at,
+        });
+    }
+    Ok(())
+}
+
+/// [`render_config`] for a name from input: refuses an empty name, one over
+/// [`MAX_CONFIG_NAME_CHARS`] characters and one with a control character
+/// ([`check_config_name`]), which no one could pass to `nvidia-mig-parted apply -c`.
+pub fn try_render_config(
+    name: &str,
+    entries: &[ExportEntry<'_>],
+) -> Result<String, ConfigNameError> {
+    check_config_name(name)?;
+    Ok(render_config(name, entries))
+}
+
+/// Control characters and the characters YAML reads as line breaks.
+fn is_line_or_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// The name as a YAML key: plain when it cannot be read as anything but that string, else
+/// double-quoted with every control character escaped, so no name can end the line (and
+/// start a key of its own). A key over 1,024 characters is written as an explicit key
+/// (`? "name"`), the only form YAML allows it; the caller writes the `:` line for it.
 fn yaml_key(name: &str) -> String {
-    if !name.is_empty()
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+        && !matches!(
+            name.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        return name.to_string();
     }
+    let mut quoted = String::from("\"");
+    for c in name.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\"),
+            '"' => quoted.push_str("\\\""),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            c if is_line_or_control(c) => quoted.push_str(&format!("\\u{:04X}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 #[cfg(test)]
@@ -765,6 +860,29 @@ mig-configs:
                 "all-balanced#1 a100-80gb not-for-this-gpu",
                 "custom#0 a100-80gb placeable",
             ]
+        );
+    }
+
+    #[test]
+    fn counts_of_billions_are_over_the_limits_not_wrapped() {
+        // 10^9 instances once made the totals wrap (n * slices in u32) or tried to expand.
+        let text = "version: v1\nmig-configs:\n  x:\n    - devices: all\n      mig-enabled: true\n      mig-devices:\n        \"1g.10gb\": 1000000000\n        \"7g.80gb\": 4294967295\n        \"2g.20gb\": 613566757\n";
+        let cfg = MigPartedConfig::parse(text, "x.yaml").unwrap();
+        let g = Catalog::builtin().gpu("a100-80gb").unwrap();
+        let checks = check_config(Catalog::builtin(), &cfg, Some(g), Driver::default());
+        let EntryOutcome::Unplaceable { violations } = &checks[0].outcome else {
+            panic!("{:?}", checks[0].outcome)
+        };
+        let shown: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+        assert!(
+            shown[0].starts_with("1000000000 instances of 1g.10gb"),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("4294967295 compute slices")),
+            "saturated, not wrapped: {shown:?}"
         );
     }
 
@@ -1306,6 +1424,73 @@ data:
             panic!("{checks:?}")
         };
         assert_eq!(placed.counts(), layout.counts());
+    }
+
+    #[test]
+    fn any_name_renders_to_a_file_that_reads_back_with_that_name() {
+        // `mig-parted export --name` with a newline injected a YAML key; names over 1,024
+        // characters broke the file.
+        let g = Catalog::builtin().gpu("a100-80gb").unwrap().clone();
+        let layout = Layout::parse(g, "7g.80gb@0", Driver::default()).unwrap();
+        let entries = [ExportEntry {
+            devices: Devices::List(vec![0]),
+            layout: &layout,
+        }];
+        let long = "n".repeat(3000);
+        for name in [
+            "plain-name_1.0",
+            "a\nversion: v2\nb",
+            "x\n  evil:\n    - devices: all",
+            "esc\u{1b}[31m",
+            "quote\"back\\slash",
+            "null",
+            "True",
+            "1.5",
+            "-dash",
+            "*alias",
+            "&anchor",
+            "# hash",
+            "tab\there",
+            "line\u{2028}sep",
+            "ünïcödé",
+            long.as_str(),
+        ] {
+            let text = render_config(name, &entries);
+            let cfg = MigPartedConfig::parse(&text, "out.yaml")
+                .unwrap_or_else(|e| panic!("{name:?}: {e}\n{text}"));
+            assert_eq!(cfg.names(), [name], "{text}");
+            assert_eq!(cfg.mig_configs.0[0].1.len(), 1, "{text}");
+        }
+        assert_eq!(
+            try_render_config("a\nb", &entries).unwrap_err().to_string(),
+            "the mig-parted configuration name 'a\\nb' has a control character at character 1; use letters, digits and punctuation"
+        );
+        assert_eq!(
+            try_render_config(&"x".repeat(1025), &entries)
+                .unwrap_err()
+                .to_string(),
+            "the mig-parted configuration name has 1025 characters; at most 1024 (YAML's longest implicit key)"
+        );
+        assert_eq!(
+            try_render_config("", &entries).unwrap_err(),
+            ConfigNameError::Empty
+        );
+        assert!(try_render_config(&"x".repeat(1024), &entries).is_ok());
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_by_the_reader() {
+        let mut text = String::from("version: v1\nx: &a0 [\"lol\", \"lol\", \"lol\", \"lol\"]\n");
+        for l in 1..=10 {
+            let refs = vec![format!("*a{}", l - 1); 10].join(", ");
+            text.push_str(&format!("x{l}: &a{l} [{refs}]\n"));
+        }
+        text.push_str("mig-configs:\n  c:\n    - devices: all\n      mig-enabled: false\n");
+        let e = MigPartedConfig::parse(&text, "bomb.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("bomb.yaml: the YAML expands"), "{e}");
+        assert!(e.ends_with("alias bomb at line 3 column 10"), "{e}");
     }
 
     #[test]

@@ -3,11 +3,28 @@
 //! Stdout is written only here ([`write_stdout`], behind the [`out!`] and [`outln!`] macros and
 //! [`print_json`]): it ends the process quietly when the reader has gone away (`| head`), where
 //! `print!` would panic. Also aligned text tables ([`Table`]), whole-file reads that name the
-//! file ([`read_text`]) and file writes that never leave a partial file behind
-//! ([`write_atomic`]).
+//! file and stop at a size limit ([`read_text`], [`read_bytes`]) and record the file as an
+//! input, and file writes that never leave a partial file behind, never replace a directory,
+//! device, link or input, and come all or nothing for a command's several files
+//! ([`write_atomic`], [`Outputs`], [`StreamWriter`]); temporary files are removed on
+//! SIGINT/SIGTERM ([`TempGuard`]). Text from input is echoed through [`display_safe`].
+
+mod inputs;
+mod outputs;
+mod safe;
+mod temps;
 
 use std::io::Write as _;
-use std::path::Path;
+
+pub use inputs::{
+    DEFAULT_MAX_INPUT_BYTES, MAX_INPUT_BYTES_ENV, allow_update, max_input_bytes, protect_inputs,
+    read_bytes, read_text, register_input,
+};
+pub use outputs::{
+    Outputs, STREAM_PATHS, StreamWriter, check_output, temp_path, write_atomic, write_atomic_bytes,
+};
+pub use safe::{MAX_SHOWN_CHARS, display_path, display_safe};
+pub use temps::{TempGuard, live_temps};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -48,32 +65,6 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).context("encoding JSON output")?;
     write_stdout(format_args!("{text}\n"));
     Ok(())
-}
-
-/// The temporary file beside `path` that an atomic write goes through.
-pub fn temp_path(path: &Path) -> Result<std::path::PathBuf> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("'{}' is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".migsched-tmp");
-    Ok(path.with_file_name(tmp_name))
-}
-
-/// Writes a file completely or not at all: a temporary file beside it, then a rename.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
-    let tmp = temp_path(path)?;
-    std::fs::write(&tmp, contents).with_context(|| format!("writing '{}'", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("writing '{}'", path.display())
-    })
-}
-
-/// Reads a whole text file, naming it in errors.
-pub fn read_text(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {what} '{}'", path.display()))
 }
 
 /// A text table with a header row; columns are padded to their widest cell.
@@ -147,6 +138,14 @@ impl Table {
 mod tests {
     use super::*;
 
+    /// A fresh directory for one test (tests share the process, so each has its own).
+    pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("migsched-out-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn table_aligns_columns() {
         let mut t = Table::new(&["name", ">n"]);
@@ -157,8 +156,7 @@ mod tests {
 
     #[test]
     fn atomic_write_replaces_the_file() {
-        let dir = std::env::temp_dir().join(format!("migsched-out-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch("replace");
         let p = dir.join("x.txt");
         write_atomic(&p, "one").unwrap();
         write_atomic(&p, "two").unwrap();

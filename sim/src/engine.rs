@@ -9,6 +9,7 @@ use migsched_core::TraceChoice;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::budget::Budget;
 use crate::event_queue::EventQueue;
 use crate::histogram::Histogram;
 use crate::metrics::MetricsRecorder;
@@ -129,6 +130,9 @@ pub enum SimError {
     /// The setup or options are unusable.
     #[error("{0}")]
     Invalid(String),
+    /// The run exceeded a budget (requests in flight, simulated time).
+    #[error(transparent)]
+    Budget(#[from] crate::budget::BudgetExceeded),
 }
 
 /// What the engine reports as it runs (for traces and request logs).
@@ -347,10 +351,27 @@ pub fn simulate_with_progress(
     observer: &mut dyn Observer,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SimReport, SimError> {
-    Engine::new(setup, config, observer.enabled())?.run(scheduler, observer, progress)
+    let budget = Budget::default();
+    simulate_with_budget(setup, config, &budget, scheduler, observer, progress)
+}
+
+/// [`simulate_with_progress`] under an explicit [`Budget`] (the others use the default): a
+/// run with more requests in flight, or a later event, stops with [`SimError::Budget`].
+pub fn simulate_with_budget(
+    setup: &SimSetup,
+    config: &SimConfig,
+    budget: &Budget,
+    scheduler: &mut dyn Scheduler,
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SimReport, SimError> {
+    let mut engine = Engine::new(setup, config, observer.enabled())?;
+    engine.budget = *budget;
+    engine.run(scheduler, observer, progress)
 }
 
 struct Engine<'a> {
+    budget: Budget,
     setup: &'a SimSetup,
     config: &'a SimConfig,
     observe: bool,
@@ -392,6 +413,17 @@ impl<'a> Engine<'a> {
         if let Noise::LogNormal { cv } = config.noise {
             if !(cv.is_finite() && cv > 0.0) {
                 return invalid(format!("noise cv {cv} is not a positive number"));
+            }
+            if cv > crate::workload::MAX_CV {
+                let max = crate::workload::MAX_CV;
+                let cv = crate::workload::num(cv);
+                return invalid(format!("noise cv {cv} is above {max}"));
+            }
+        }
+        for spec in &setup.models {
+            let checked = spec.arrival.validate().and(spec.batch.validate());
+            if let Err(e) = checked {
+                return invalid(format!("model '{}': {e}", spec.name));
             }
         }
         match config.stop {
@@ -463,6 +495,7 @@ impl<'a> Engine<'a> {
             .map(|m| Rng::new(config.seed, 2 * m as u64 + 1))
             .collect();
         Ok(Engine {
+            budget: Budget::default(),
             setup,
             config,
             observe,
@@ -525,6 +558,7 @@ impl<'a> Engine<'a> {
             if stop_at.is_some_and(|s| t > s) {
                 break;
             }
+            self.budget.check(t, self.live)?;
             let (t, ev) = self.queue.pop().expect("peeked");
             debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
             self.now = t;

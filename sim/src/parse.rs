@@ -48,6 +48,11 @@ impl FromStr for Arrival {
                 ));
             }
         })
+        .and_then(|a| {
+            a.validate()
+                .map(|()| a)
+                .or_else(|e| err(format!("{s}: {e}")))
+        })
     }
 }
 
@@ -90,6 +95,11 @@ impl FromStr for QueryBatch {
                 ));
             }
         })
+        .and_then(|q| {
+            q.validate()
+                .map(|()| q)
+                .or_else(|e| err(format!("{s}: {e}")))
+        })
     }
 }
 
@@ -101,8 +111,15 @@ impl FromStr for Noise {
         Ok(match s.split(':').collect::<Vec<_>>().as_slice() {
             ["none"] => Noise::None,
             ["exp"] => Noise::Exponential,
-            ["lognormal", cv] => Noise::LogNormal {
-                cv: positive(s, "CV", cv)?,
+            ["lognormal", cv] => match positive(s, "CV", cv)? {
+                cv if cv > crate::workload::MAX_CV => {
+                    let max = crate::workload::MAX_CV;
+                    return err(format!(
+                        "{s}: CV {} is above {max}",
+                        crate::workload::num(cv)
+                    ));
+                }
+                cv => Noise::LogNormal { cv },
             },
             _ => return err(format!("'{s}' is not none, exp or lognormal:CV")),
         })

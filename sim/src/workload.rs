@@ -57,7 +57,88 @@ pub enum QueryBatch {
     },
 }
 
+/// The smallest coefficient of variation of Gamma gaps and log-normal noise: below it the
+/// Gamma shape 1/CV² overflows (a CV of 1e-300 never drew a gap).
+pub const MIN_CV: f64 = 1e-3;
+
+/// The largest coefficient of variation: above it log-normal noise makes every latency 0
+/// (a CV of 1e308) and Gamma gaps all 0.
+pub const MAX_CV: f64 = 1e3;
+
+/// The shortest on or off period of on/off arrivals, seconds (1 µs).
+pub const MIN_PERIOD_S: f64 = 1e-6;
+
+/// The most samples one query carries: 65,536 (a fixed batch of 2^32 made utilization
+/// figures of millions of percent).
+pub const MAX_QUERY_BATCH: u32 = 1 << 16;
+
+/// A number as a message shows it: exponent form when very large or small (1e-300, not
+/// three hundred digits).
+pub(crate) fn num(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-4..1e9).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+fn check_cv(what: &str, cv: f64) -> Result<(), String> {
+    if !(MIN_CV..=MAX_CV).contains(&cv) {
+        return Err(format!(
+            "{what} CV {} is outside {MIN_CV} to {MAX_CV}",
+            num(cv)
+        ));
+    }
+    Ok(())
+}
+
+impl Arrival {
+    /// Checks the parameters against their domains: Gamma's CV within [`MIN_CV`] and
+    /// [`MAX_CV`], on/off periods finite and at least [`MIN_PERIOD_S`] (an off period may be
+    /// 0). The message names the parameter, its value and the bound.
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            Arrival::Poisson => Ok(()),
+            Arrival::Gamma { cv } => check_cv("gamma", cv),
+            Arrival::OnOff { on_s, off_s } => {
+                let ok =
+                    |x: f64, zero: bool| x.is_finite() && (x >= MIN_PERIOD_S || zero && x == 0.0);
+                if !ok(on_s, false) {
+                    return Err(format!(
+                        "onoff ON_S {} is not a finite number of seconds, at least {MIN_PERIOD_S}",
+                        num(on_s)
+                    ));
+                }
+                if !ok(off_s, true) {
+                    return Err(format!(
+                        "onoff OFF_S {} is not 0 or a finite number of seconds, at least {MIN_PERIOD_S}",
+                        num(off_s)
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl QueryBatch {
+    /// Checks the batch sizes: each from 1 to [`MAX_QUERY_BATCH`].
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |b: u32| {
+            if (1..=MAX_QUERY_BATCH).contains(&b) {
+                Ok(())
+            } else {
+                Err(format!("query batch {b} is outside 1 to {MAX_QUERY_BATCH}"))
+            }
+        };
+        match self {
+            QueryBatch::One => Ok(()),
+            QueryBatch::Fixed { batch } => check(*batch),
+            QueryBatch::LogNormal { min, max, .. } => check(*min).and(check(*max)),
+            QueryBatch::Empirical { points } => points.iter().try_for_each(|&(b, _)| check(b)),
+        }
+    }
+
     /// Draws one query's batch.
     pub fn sample(&self, rng: &mut Rng) -> u32 {
         match self {
@@ -277,6 +358,17 @@ pub fn parse_trace_csv(text: &str, origin: &str) -> Result<Vec<Replayed>, Worklo
                         Some(lineno),
                         format!("batch '{}' is not a whole number ≥ 1", cells[c]),
                     )
+                })
+                .and_then(|b| {
+                    if b > MAX_QUERY_BATCH {
+                        return Err(err(
+                            Some(lineno),
+                            format!(
+                                "batch {b} is above the largest query batch, {MAX_QUERY_BATCH}"
+                            ),
+                        ));
+                    }
+                    Ok(b)
                 })?,
         };
         out.push(Replayed {
@@ -391,5 +483,84 @@ mod tests {
             e("timestamp,model\n-1,a\n"),
             "t.csv:2: timestamp '-1' is not a non-negative number of seconds"
         );
+        // One row of a billion samples made a trace of a billion entries.
+        assert_eq!(
+            e("timestamp,model,batch\n1,a,1000000000\n"),
+            "t.csv:2: batch 1000000000 is above the largest query batch, 65536"
+        );
+    }
+
+    #[test]
+    fn parameters_outside_their_domains_name_the_bound() {
+        assert_eq!(
+            Arrival::Gamma { cv: 1e-300 }.validate().unwrap_err(),
+            "gamma CV 1e-300 is outside 0.001 to 1000"
+        );
+        assert!(Arrival::Gamma { cv: 1e3 }.validate().is_ok());
+        assert!(
+            Arrival::OnOff {
+                on_s: 1e-300,
+                off_s: 1.0
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Arrival::OnOff {
+                on_s: 1.0,
+                off_s: 0.0
+            }
+            .validate()
+            .is_ok()
+        );
+        assert_eq!(
+            QueryBatch::Fixed { batch: u32::MAX }
+                .validate()
+                .unwrap_err(),
+            "query batch 4294967295 is outside 1 to 65536"
+        );
+        let parse = |s: &str| s.parse::<Arrival>().unwrap_err().to_string();
+        assert_eq!(
+            parse("gamma:1e-300"),
+            "gamma:1e-300: gamma CV 1e-300 is outside 0.001 to 1000"
+        );
+        let q = "fixed:4294967295"
+            .parse::<QueryBatch>()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            q,
+            "fixed:4294967295: query batch 4294967295 is outside 1 to 65536"
+        );
+        let n = "lognormal:1e308"
+            .parse::<crate::Noise>()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(n, "lognormal:1e308: CV 1e308 is above 1000");
+    }
+
+    #[test]
+    fn a_gamma_cv_of_1e_minus_300_is_refused_by_the_engine() {
+        // `simulate --arrival gamma:1e-300` never drew a gap (shape 1/CV² = inf).
+        let setup = crate::SimSetup {
+            models: vec![crate::ModelSpec {
+                name: "m".into(),
+                slo_ns: 1_000_000,
+                rate_rps: 10.0,
+                arrival: Arrival::Gamma { cv: 1e-300 },
+                batch: QueryBatch::One,
+            }],
+            servers: Vec::new(),
+            replay: None,
+        };
+        let e = crate::simulate(
+            &setup,
+            &crate::SimConfig::default(),
+            &mut crate::schedulers::Fifs,
+            &mut crate::NoObserver,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "model 'm': gamma CV 1e-300 is outside 0.001 to 1000");
     }
 }

@@ -171,6 +171,36 @@ fn homogeneous_class(
     Ok(gpus)
 }
 
+/// The most instances the available GPUs can hold: one per memory slice.
+fn instance_capacity(problem: &Problem) -> f64 {
+    problem
+        .pools
+        .iter()
+        .map(|p| f64::from(p.count) * f64::from(p.gpu.memory_slices()))
+        .sum()
+}
+
+/// Infeasible, before any instance is made, when one model alone needs more instances than
+/// the GPUs can hold (a rate of 1e12 once made billions of them).
+fn beyond_capacity(
+    problem: &Problem,
+    method: MigMethod,
+    objective: Objective,
+    model: &str,
+    instances: f64,
+) -> Option<Solution> {
+    let capacity = instance_capacity(problem);
+    (instances > capacity).then(|| {
+        Solution::infeasible(
+            method,
+            objective,
+            format!(
+                "{model} needs {instances:.0} instances at its rate, more than the {capacity} that all available GPUs hold (one per memory slice)"
+            ),
+        )
+    })
+}
+
 /// ParvaGPU-shaped greedy: per model the serving option with the best throughput per GPC,
 /// as many as the rate fills, then for the remainder the smallest option that covers it;
 /// then first-fit packing, largest instances first. Like ParvaGPU it uses one profile per
@@ -209,7 +239,11 @@ pub fn greedy(problem: &Problem, objective: Objective, driver: Driver) -> Soluti
         else {
             continue;
         };
-        let bulk = (demand.rate_rps / best.throughput_rps).floor() as usize;
+        let bulk_f = (demand.rate_rps / best.throughput_rps).floor();
+        if let Some(s) = beyond_capacity(problem, method, objective, &demand.name, bulk_f) {
+            return s;
+        }
+        let bulk = bulk_f as usize;
         for _ in 0..bulk {
             items.push(Item {
                 pool: best.pool,
@@ -356,7 +390,11 @@ pub fn paris(
             if rate <= 0.0 {
                 continue;
             }
-            let n = (seconds / options.rho - 1e-9).ceil().max(1.0) as u32;
+            let n_f = (seconds / options.rho - 1e-9).ceil().max(1.0);
+            if let Some(s) = beyond_capacity(problem, method, objective, &demand.name, n_f) {
+                return s;
+            }
+            let n = n_f as u32;
             for _ in 0..n {
                 items.push(Item {
                     pool: pi,

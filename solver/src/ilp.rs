@@ -344,8 +344,11 @@ fn constrain(
 
 /// Solves with HiGHS under the options' limits and reads the outcome (status, values, bound).
 fn solve_highs(mut model: highs::Model, options: &SolveOptions) -> Result<Outcome, String> {
+    // `highs` panics on an option HiGHS rejects: options outside their domain are a failure
+    // of this solve, never a panic (`try_solve` rejects them before any work).
+    options.validate().map_err(|e| e.to_string())?;
     model.set_option("output_flag", false);
-    model.set_option("threads", options.threads.max(1) as i32);
+    model.set_option("threads", options.threads as i32);
     model.set_option("random_seed", options.seed as i32);
     model.set_option("time_limit", options.time_limit_s);
     model.set_option("mip_rel_gap", options.mip_rel_gap);

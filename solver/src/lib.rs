@@ -13,7 +13,7 @@ mod problem;
 mod solution;
 
 pub use migsched_core::{GpuletMethod, Method, MigMethod, Objective};
-pub use options::SolveOptions;
+pub use options::{MAX_SEED, MAX_THREADS, OptionsError, SolveOptions};
 pub use problem::{ClassOption, Pool, Problem, ProblemError, ServingOption, interpolate_latency};
 pub use solution::{Solution, Status, objective_value, served_load};
 
@@ -68,6 +68,19 @@ pub fn solve(
     };
     s.solve_seconds = start.elapsed().as_secs_f64();
     s
+}
+
+/// [`solve`] for options from input: rejects options outside their domain
+/// ([`SolveOptions::validate`]: a seed above [`MAX_SEED`], threads outside 1 to
+/// [`MAX_THREADS`], ...) with an error naming the option, value and bound, before any work.
+pub fn try_solve(
+    problem: &Problem,
+    method: MigMethod,
+    objective: Objective,
+    options: &SolveOptions,
+) -> Result<Solution, OptionsError> {
+    options.validate()?;
+    Ok(solve(problem, method, objective, options))
 }
 
 /// Max-load for a min-GPU heuristic: the largest λ (by bisection, to 1e-4) at which the

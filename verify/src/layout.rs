@@ -91,7 +91,9 @@ fn unknown_profile(gpu: &GpuType, name: &str, at: Location) -> Violation {
 /// means legal). `at` locates the GPU; violations about one instance add it.
 ///
 /// Rules, in report order: unknown profile; illegal start; overlap (each pair); count limit
-/// (each profile); compute limit; media extensions; the pre-R510 driver rule.
+/// (each profile); compute limit; media extensions; the pre-R510 driver rule. With more
+/// instances than the GPU has memory slices, the overlaps are summarized by the memory limit
+/// (after the compute limit), so the cost stays linear in the instances.
 pub fn check_layout(
     gpu: &GpuType,
     instances: &[PlacedInstance],
@@ -124,8 +126,13 @@ pub fn check_layout(
             ));
         }
     }
-    for (i, &(a, _, pa)) in known.iter().enumerate() {
-        for &(b, _, pb) in &known[i + 1..] {
+    // More instances than memory slices cannot be legal (each holds one at least): the
+    // memory total says so once, instead of a violation per pair (quadratic: thousands of
+    // instances took gigabytes), and the instances are not named one by one.
+    let summarized = known.len() > usize::from(gpu.memory_slices());
+    let pairs = if summarized { &known[..0] } else { &known[..] };
+    for (i, &(a, _, pa)) in pairs.iter().enumerate() {
+        for &(b, _, pb) in &pairs[i + 1..] {
             let (a0, a1) = interval(pa, a.start);
             let (b0, b1) = interval(pb, b.start);
             let (lo, hi) = (a0.max(b0), a1.min(b1));
@@ -146,9 +153,9 @@ pub fn check_layout(
         }
     }
     let names: Vec<(usize, &Profile)> = known.iter().map(|&(_, i, p)| (i, p)).collect();
-    out.extend(count_rules(gpu, &names, driver, at, false));
+    out.extend(count_rules(gpu, &names, driver, at, summarized));
     // Name the instances in the media-engine and driver rules, not just the profiles.
-    for v in &mut out {
+    for v in out.iter_mut().filter(|_| !summarized) {
         match v.rule {
             Rule::MediaExtensions => {
                 let texts: Vec<String> = known.iter().map(|(inst, _, _)| inst.text()).collect();
@@ -350,6 +357,12 @@ pub fn check_counts(
     at: &Location,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
+    let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
+    if total > u64::from(gpu.memory_slices()) {
+        // No arrangement holds more instances than memory slices: the count rules from the
+        // counts themselves, without expanding them (a count of 10^9 took 16 GB).
+        return count_totals(gpu, counts, at);
+    }
     let mut expanded: Vec<(usize, &Profile)> = Vec::new();
     for (name, n) in counts {
         match find_profile(gpu, name) {
@@ -392,12 +405,76 @@ pub fn describe_counts(counts: &[(String, u32)]) -> String {
     }
 }
 
+/// The count rules of counts too many for any GPU, from the counts (the media-engine and
+/// driver rules add nothing to such a layout): unknown profiles, each profile over its
+/// count, and the compute and memory totals, in [`check_counts`]'s words and order.
+fn count_totals(gpu: &GpuType, counts: &[(String, u32)], at: &Location) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut per_profile: Vec<(usize, &Profile, u64)> = Vec::new();
+    for (name, n) in counts.iter().filter(|(_, n)| *n > 0) {
+        match find_profile(gpu, name) {
+            Some((i, p)) => match per_profile.iter_mut().find(|(j, _, _)| *j == i) {
+                Some(entry) => entry.2 += u64::from(*n),
+                None => per_profile.push((i, p, u64::from(*n))),
+            },
+            None => out.push(unknown_profile(gpu, name, at.clone())),
+        }
+    }
+    per_profile.sort_by_key(|&(i, _, _)| i);
+    for &(_, p, n) in &per_profile {
+        if n > u64::from(p.max_count()) {
+            out.push(Violation::new(
+                Rule::CountLimit,
+                at.clone(),
+                format!(
+                    "{n} instances of {}, but at most {} fit on one GPU",
+                    p.name(),
+                    p.max_count()
+                ),
+            ));
+        }
+    }
+    let sum = |f: fn(&Profile) -> u8| -> u64 {
+        per_profile
+            .iter()
+            .map(|&(_, p, n)| n * u64::from(f(p)))
+            .sum()
+    };
+    let compute = sum(Profile::compute_slices);
+    if compute > u64::from(gpu.compute_slices()) {
+        out.push(Violation::new(
+            Rule::ComputeLimit,
+            at.clone(),
+            format!(
+                "the instances use {compute} compute slices, but the GPU has {}",
+                gpu.compute_slices()
+            ),
+        ));
+    }
+    let used = sum(Profile::memory_slices);
+    if used > u64::from(gpu.memory_slices()) {
+        out.push(Violation::new(
+            Rule::MemoryLimit,
+            at.clone(),
+            format!(
+                "the instances need {used} memory slices, but the GPU has {}",
+                gpu.memory_slices()
+            ),
+        ));
+    }
+    out
+}
+
 /// A legal arrangement of starts for profile counts, by exhaustive search, or `None` when
 /// none exists (or a name is not a profile of `gpu`). Only starts and disjointness are
 /// searched; the count rules are [`check_counts`]'s. Deterministic: instances with more
 /// memory slices (then more compute, then catalog order) are placed first, each at its
 /// lowest free legal start; the result is sorted by start.
 pub fn find_placement(gpu: &GpuType, counts: &[(String, u32)]) -> Option<Vec<PlacedInstance>> {
+    let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
+    if total > u64::from(gpu.memory_slices()) {
+        return None;
+    }
     let mut items: Vec<(usize, &Profile)> = Vec::new();
     for (name, n) in counts.iter().filter(|(_, n)| *n > 0) {
         let (i, p) = find_profile(gpu, name)?;
@@ -568,6 +645,23 @@ mod tests {
               [illegal-start]"
             ]
         );
+    }
+
+    #[test]
+    fn thousands_of_instances_are_summarized_not_paired() {
+        // 4,000 instances took 1.3 GB in check-layout, 4.3 GB in verify plan.
+        let text = vec!["1g.10gb@0"; 12_000].join(",");
+        assert_eq!(
+            check("a100-80gb", &text, Driver::R510OrLater),
+            [
+                "12000 instances of 1g.10gb, but at most 7 fit on one GPU [count-limit]",
+                "the instances use 12000 compute slices, but the GPU has 7 [compute-limit]",
+                "the instances need 12000 memory slices, but the GPU has 8 [memory-limit]",
+            ]
+        );
+        let eight = ["1g.10gb@0"; 8].join(",");
+        let pairs = rules("a100-80gb", &eight, Driver::R510OrLater);
+        assert_eq!(pairs.iter().filter(|&&r| r == Rule::Overlap).count(), 28);
     }
 
     #[test]

@@ -114,12 +114,29 @@ pub fn parse_metrics(text: &str, origin: &str) -> Result<ReportedMetrics, InputE
                 })?;
             out.extend(section.named_values());
         }
-        None => flatten("", &v, &mut out),
+        None => flatten("", &v, &mut out).map_err(|(name, value)| {
+            // A metric this checker defines, written as something else ("0.9" in quotes):
+            // skipping it would pass a report that checked nothing.
+            InputError::new(
+                origin,
+                format!(
+                    "{} is not a number; a metric is a JSON number",
+                    migsched_core::display_safe(&value)
+                ),
+            )
+            .with_field(name)
+        })?,
     }
     Ok(out)
 }
 
-fn flatten(prefix: &str, v: &serde_json::Value, out: &mut ReportedMetrics) {
+/// Number leaves by dotted name; other leaves are skipped unless their name is a metric's,
+/// which is an error: (name, the value as JSON).
+fn flatten(
+    prefix: &str,
+    v: &serde_json::Value,
+    out: &mut ReportedMetrics,
+) -> Result<(), (String, String)> {
     match v {
         serde_json::Value::Object(map) => {
             for (k, x) in map {
@@ -128,7 +145,7 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut ReportedMetrics) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                flatten(&name, x, out);
+                flatten(&name, x, out)?;
             }
         }
         serde_json::Value::Number(n) => {
@@ -136,8 +153,36 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut ReportedMetrics) {
                 out.insert(prefix.to_string(), x);
             }
         }
-        _ => {}
+        // `null` is how JSON writes a metric without a value (no requests); an array is a
+        // series, not one metric.
+        serde_json::Value::Null | serde_json::Value::Array(_) => {}
+        other => {
+            if definition(prefix).is_some() {
+                return Err((prefix.to_string(), other.to_string()));
+            }
+        }
     }
+    Ok(())
+}
+
+/// Two different numbers as a message shows them: with as many digits as it takes to tell
+/// them apart ("reports 0.89941, but the trace gives 0.89936", never "0.8994 ... 0.8994").
+fn distinct_nums(a: f64, b: f64) -> (String, String) {
+    let (x, y) = (fmt_num(a), fmt_num(b));
+    if x != y || a == b {
+        return (x, y);
+    }
+    let fixed = |v: f64, digits: usize| {
+        let s = format!("{v:.digits$}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    for digits in 5..=17 {
+        let (x, y) = (fixed(a, digits), fixed(b, digits));
+        if x != y {
+            return (x, y);
+        }
+    }
+    (format!("{a:e}"), format!("{b:e}"))
 }
 
 /// Compares reported metrics with recomputed ones (`overall` and per model); returns the
@@ -168,14 +213,11 @@ pub fn compare(
                         Some(m) => Location::none().with_model(m),
                         None => Location::none(),
                     };
+                    let (shown, computed) = distinct_nums(value, *actual);
                     out.push(Violation::new(
                         Rule::Metrics,
                         at,
-                        format!(
-                            "reports {name} = {}, but the trace gives {}",
-                            fmt_num(value),
-                            fmt_num(*actual)
-                        ),
+                        format!("reports {name} = {shown}, but the trace gives {computed}"),
                     ));
                 }
             }
@@ -227,6 +269,41 @@ mod tests {
         assert_eq!(nearest_rank(&[], 0.5), None);
         let hundred: Vec<u64> = (1..=100).collect();
         assert_eq!(nearest_rank(&hundred, 0.99), Some(99));
+    }
+
+    #[test]
+    fn close_values_are_shown_with_the_digits_that_differ() {
+        // "reports 0.8994, but the trace gives 0.8994" said nothing.
+        assert_eq!(
+            distinct_nums(0.89941, 0.89936),
+            ("0.89941".into(), "0.89936".into())
+        );
+        assert_eq!(distinct_nums(0.5, 0.25), ("0.5".into(), "0.25".into()));
+        assert_eq!(
+            distinct_nums(1e-20, 2e-20),
+            ("1e-20".into(), "2e-20".into())
+        );
+        let (x, y) = distinct_nums(0.1 + 0.2, 0.3);
+        assert_ne!(x, y);
+    }
+
+    #[test]
+    fn a_metric_written_as_a_string_is_an_error_not_skipped() {
+        let e = parse_metrics(r#"{"slo_attainment": "0.9", "note": "ok"}"#, "m.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "m.json: slo_attainment: \"0.9\" is not a number; a metric is a JSON number"
+        );
+        let e = parse_metrics(r#"{"models": {"a": {"requests": true}}}"#, "m.json").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("models.a.requests"));
+        let ok = parse_metrics(
+            r#"{"slo_attainment": 0.9, "name": "run 1", "latency_ms_p99": null}"#,
+            "m.json",
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
     }
 
     #[test]

@@ -101,6 +101,7 @@ enum DocKind {
 
 /// Reads the config out of a file: see the module documentation.
 pub(crate) fn read(text: &str) -> Result<(MigPartedConfig, ConfigSource), Located> {
+    super::expansion::check(text, &Frame::lines(0))?;
     let docs = documents(text)?;
     if docs.is_empty() {
         return Err(Frame::lines(0).problem(
@@ -457,6 +458,8 @@ fn literal_block(text: &str, key: &KeyAt<'_>, value: &str) -> Option<(usize, usi
 
 /// Parses a config's text; `frame` places it in the file.
 pub(crate) fn parse_config(text: &str, frame: &Frame) -> Result<MigPartedConfig, Located> {
+    // An embedded config (a ConfigMap's string) is YAML of its own, with its own aliases.
+    super::expansion::check(text, frame)?;
     let config: MigPartedConfig =
         serde_yaml_ng::from_str(text).map_err(|e| config_error(&e, text, frame))?;
     if config.version != "v1" {

@@ -38,6 +38,8 @@ fn catalog(path: Option<&PathBuf>) -> Result<Catalog> {
 }
 
 fn main() -> ExitCode {
+    // No output of a command replaces a file it read (`discover --state s.json -o s.json`).
+    migsched_out::protect_inputs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -5,5 +5,6 @@
 mod closed_pipe;
 mod compare;
 mod no_driver;
+mod outputs;
 mod planner;
 mod support;

@@ -27,6 +27,7 @@ use migsched_core::{Event, TRACE_FORMAT, TraceEvent, TraceHeader, TraceInstance,
 use migsched_perf::gpulet::interference::{Coefficients, Usage};
 use serde::Serialize;
 
+use crate::budget::{Budget, BudgetExceeded};
 use crate::metrics::MetricsRecorder;
 
 use crate::{EventQueue, Rng};
@@ -521,12 +522,41 @@ impl World<'_> {
 pub type Trace = (TraceHeader, Vec<TraceEvent>);
 
 /// Runs a gpulet configuration. `replan` is called at every epoch when autoscaling.
+///
+/// # Panics
+/// When the run exceeds the default [`Budget`] (more than
+/// [`crate::DEFAULT_MAX_IN_FLIGHT`] requests queued: the arrivals far outrun the gpulets);
+/// for rates from input, call [`try_simulate_gpulets`], which returns that as an error.
 pub fn simulate_gpulets(
     models: &[SimModel],
     initial: Vec<SimGpu>,
     opts: &GpuletSimOptions,
     replan: &mut Replan<'_>,
 ) -> (GpuletReport, Option<Trace>) {
+    try_simulate_gpulets(models, initial, opts, &Budget::default(), replan)
+        .unwrap_or_else(|e| panic!("gpulet simulation, seed {}: {e}", opts.seed))
+}
+
+/// [`simulate_gpulets`] under `budget`: a run with more requests queued than the budget, or
+/// an event past its latest time, stops with the budget it exceeded.
+pub fn try_simulate_gpulets(
+    models: &[SimModel],
+    initial: Vec<SimGpu>,
+    opts: &GpuletSimOptions,
+    budget: &Budget,
+    replan: &mut Replan<'_>,
+) -> Result<(GpuletReport, Option<Trace>), BudgetExceeded> {
+    if let Some(a) = &opts.autoscale {
+        let epochs = opts.duration_s / a.epoch_s;
+        if epochs.is_nan() || epochs > crate::budget::MAX_EPOCHS as f64 {
+            return Err(BudgetExceeded::Epochs {
+                epoch_s: a.epoch_s,
+                duration_s: opts.duration_s,
+                epochs,
+                limit: crate::budget::MAX_EPOCHS,
+            });
+        }
+    }
     let mut w = World::new(models, opts);
     for cfg in initial {
         w.add_gpu(cfg, None, 0);
@@ -561,6 +591,7 @@ pub fn simulate_gpulets(
     let mut gpu_ns = 0f64;
     let mut now = 0;
     while let Some((t, ev)) = w.q.pop() {
+        budget.check(t, w.queues.iter().map(|q| q.len() as u64).sum())?;
         now = t;
         let window_end = t.min(end);
         if window_end > last_t {
@@ -632,7 +663,7 @@ pub fn simulate_gpulets(
             }
         }
     }
-    w.finish(now, end, gpu_ns)
+    Ok(w.finish(now, end, gpu_ns))
 }
 
 impl<'a> World<'a> {
@@ -831,6 +862,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_rate_far_beyond_the_gpus_stops_at_the_backlog_budget() {
+        // A rate of 1e300: a request every nanosecond, queued faster than any gpulet serves.
+        let models = vec![SimModel {
+            name: "m".into(),
+            slo_ms: 25.0,
+            rate_rps: 1e300,
+        }];
+        let opts = GpuletSimOptions {
+            duration_s: 60.0,
+            seed: 3,
+            profile: RateProfile::Constant,
+            interference: None,
+            autoscale: None,
+            trace: false,
+        };
+        let budget = Budget {
+            max_in_flight: 10_000,
+            ..Budget::default()
+        };
+        let e =
+            try_simulate_gpulets(&models, vec![gpu(8)], &opts, &budget, &mut |_| None).unwrap_err();
+        assert!(
+            matches!(e, BudgetExceeded::InFlight { limit: 10_000, .. }),
+            "{e}"
+        );
+        // `--autoscale --epoch 1e-6`: 60 million replans.
+        let opts = GpuletSimOptions {
+            autoscale: Some(Autoscale {
+                epoch_s: 1e-6,
+                ..Autoscale::default()
+            }),
+            ..opts
+        };
+        let e =
+            try_simulate_gpulets(&models, vec![gpu(8)], &opts, &budget, &mut |_| None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("more than 100000; lengthen the epoch"),
+            "{e}"
+        );
     }
 
     #[test]

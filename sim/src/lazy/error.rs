@@ -29,6 +29,9 @@ pub enum LazyError {
         /// What it must be.
         expected: String,
     },
+    /// The run exceeded a budget (requests in flight, simulated time).
+    #[error(transparent)]
+    Budget(#[from] crate::budget::BudgetExceeded),
     /// The analytic model could not give node latencies.
     #[error("analytic node latencies: {0}")]
     Analytic(#[from] AnalyticError),

@@ -99,6 +99,8 @@ mod slack;
 pub use error::LazyError;
 pub use observe::{NodeEvent, NodeObserver, TraceRecorder, node_trace_header};
 pub use policy::Policy;
-pub use profile::{NodeCurve, NodeProfile, NodeRow};
+pub use profile::{
+    MAX_BATCH, MAX_MODEL_LATENCY_NS, MAX_PROFILE_CELLS, NodeCurve, NodeProfile, NodeRow,
+};
 pub use report::NodeReport;
 pub use run::{Arrivals, NodeSimConfig, simulate_nodes};

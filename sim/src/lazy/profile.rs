@@ -50,6 +50,17 @@ pub struct NodeProfile {
     remaining: Vec<Vec<u64>>,
 }
 
+/// The largest max batch a node profile covers (its tables have a row per batch).
+pub const MAX_BATCH: u32 = 1 << 16;
+
+/// The most (node, batch) cells a node profile holds: 2^24, about 256 MB of tables.
+pub const MAX_PROFILE_CELLS: u64 = 1 << 24;
+
+/// The longest whole-model latency at any batch, ns: 2^40 ns, about 18 minutes. With the
+/// simulators' time and backlog budgets ([`crate::Budget`]) it keeps every predicted finish
+/// and slack within a signed 64-bit nanosecond count.
+pub const MAX_MODEL_LATENCY_NS: u64 = 1 << 40;
+
 fn check_max_batch(max_batch: u32) -> Result<(), LazyError> {
     if max_batch == 0 {
         return Err(LazyError::invalid(
@@ -58,26 +69,65 @@ fn check_max_batch(max_batch: u32) -> Result<(), LazyError> {
             "at least 1 (the largest batch the profile covers)",
         ));
     }
+    if max_batch > MAX_BATCH {
+        return Err(LazyError::invalid(
+            "max_batch",
+            max_batch,
+            format!("at most {MAX_BATCH} (the largest batch a node profile covers)"),
+        ));
+    }
     Ok(())
+}
+
+fn check_cells(nodes: usize, max_batch: u32) -> Result<(), LazyError> {
+    let cells = nodes as u64 * u64::from(max_batch);
+    if cells > MAX_PROFILE_CELLS {
+        return Err(LazyError::invalid(
+            "max_batch",
+            max_batch,
+            format!(
+                "at most {} for {nodes} nodes (a node profile holds at most {MAX_PROFILE_CELLS} node-batch latencies)",
+                MAX_PROFILE_CELLS / nodes as u64
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn too_slow(names: &[String], batch: usize, total: u64) -> LazyError {
+    LazyError::invalid(
+        "latency",
+        format!(
+            "{total} ns for the whole model ({} nodes, from '{}') at batch {batch}",
+            names.len(),
+            names.first().map_or("", |n| n.as_str())
+        ),
+        format!("at most {MAX_MODEL_LATENCY_NS} ns (about 18 minutes) for the whole model"),
+    )
 }
 
 impl NodeProfile {
     /// Builds a profile from per-node latency tables already sampled at batches
     /// `1..=max_batch` (`latency_ns[node][batch - 1]`).
-    fn from_table(names: Vec<String>, latency: Vec<Vec<u64>>) -> NodeProfile {
+    /// Refuses a whole-model latency above [`MAX_MODEL_LATENCY_NS`].
+    fn from_table(names: Vec<String>, latency: Vec<Vec<u64>>) -> Result<NodeProfile, LazyError> {
         let max_batch = latency.first().map_or(0, |l| l.len()) as u32;
         let mut remaining = vec![vec![0u64; max_batch as usize]; latency.len() + 1];
         for k in (0..latency.len()).rev() {
             for b in 0..max_batch as usize {
-                remaining[k][b] = remaining[k + 1][b] + latency[k][b];
+                let total = remaining[k + 1][b].saturating_add(latency[k][b]);
+                if total > MAX_MODEL_LATENCY_NS {
+                    return Err(too_slow(&names, b + 1, total));
+                }
+                remaining[k][b] = total;
             }
         }
-        NodeProfile {
+        Ok(NodeProfile {
             names,
             max_batch,
             latency,
             remaining,
-        }
+        })
     }
 
     /// A profile from explicit per-node points, in execution order, covering batches
@@ -89,6 +139,7 @@ impl NodeProfile {
         if curves.is_empty() {
             return Err(LazyError::EmptyProfile);
         }
+        check_cells(curves.len(), max_batch)?;
         let mut latency = Vec::with_capacity(curves.len());
         for (node, c) in curves.iter().enumerate() {
             let bad = |message: String| LazyError::Node {
@@ -122,14 +173,16 @@ impl NodeProfile {
                         "the points extrapolate to a latency of {ns} ns at batch {b}; give a point at or beyond batch {max_batch}"
                     )));
                 }
+                if ns > MAX_MODEL_LATENCY_NS as f64 {
+                    return Err(bad(format!(
+                        "latency {ns:e} ns at batch {b} is above the longest whole-model latency, {MAX_MODEL_LATENCY_NS} ns (about 18 minutes)"
+                    )));
+                }
                 row.push((ns.round() as u64).max(1));
             }
             latency.push(row);
         }
-        Ok(NodeProfile::from_table(
-            curves.iter().map(|c| c.name.clone()).collect(),
-            latency,
-        ))
+        NodeProfile::from_table(curves.iter().map(|c| c.name.clone()).collect(), latency)
     }
 
     /// A profile from the rows of a per-node table (the whole-model table's schema with a
@@ -180,13 +233,14 @@ impl NodeProfile {
                 if kernels.is_empty() {
                     return Err(LazyError::EmptyProfile);
                 }
+                check_cells(kernels.len(), max_batch)?;
                 latency = vec![Vec::with_capacity(max_batch as usize); kernels.len()];
             }
             for (row, &i) in latency.iter_mut().zip(&kernels) {
                 row.push(Ns::from_us(nodes[i].latency_us).get().max(1));
             }
         }
-        Ok(NodeProfile::from_table(names, latency))
+        NodeProfile::from_table(names, latency)
     }
 
     /// Nodes (kernels) in execution order.

@@ -10,12 +10,13 @@ use super::observe::{NodeEvent, NodeObserver};
 use super::policy::{Decision, Policy, decide};
 use super::profile::NodeProfile;
 use super::report::NodeReport;
+use crate::budget::{Budget, DEFAULT_MAX_TIME_NS};
 use crate::engine::Stop;
 use crate::event_queue::EventQueue;
 use crate::histogram::Histogram;
 use crate::metrics::MetricsRecorder;
 use crate::rng::Rng;
-use crate::workload::{Arrival, ArrivalGen};
+use crate::workload::{Arrival, ArrivalGen, MAX_CV, MIN_CV, MIN_PERIOD_S};
 
 /// Where the requests come from. Every request is one sample.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,8 +64,19 @@ pub struct NodeSimConfig {
 
 impl NodeSimConfig {
     fn check(&self) -> Result<(), LazyError> {
+        let latest = DEFAULT_MAX_TIME_NS;
         if self.slo_ns == 0 {
             return Err(LazyError::invalid("slo_ns", 0, "at least 1 ns"));
+        }
+        if self.slo_ns > latest {
+            let expected = format!("at most {latest} ns (the latest simulated time)");
+            return Err(LazyError::invalid("slo_ns", self.slo_ns, expected));
+        }
+        if let Stop::Duration { ns, .. } = self.stop
+            && ns > latest
+        {
+            let expected = format!("at most {latest} ns (the latest simulated time)");
+            return Err(LazyError::invalid("stop.ns", ns, expected));
         }
         match self.stop {
             Stop::Duration { ns: 0, .. } => {
@@ -94,6 +106,10 @@ impl NodeSimConfig {
                         if !(cv.is_finite() && cv > 0.0) {
                             return Err(LazyError::invalid("cv", cv, "a positive number"));
                         }
+                        if !(MIN_CV..=MAX_CV).contains(&cv) {
+                            let expected = format!("{MIN_CV} to {MAX_CV}");
+                            return Err(LazyError::invalid("cv", cv, expected));
+                        }
                     }
                     Arrival::OnOff { on_s, off_s } => {
                         if !(on_s.is_finite() && on_s > 0.0) {
@@ -101,6 +117,15 @@ impl NodeSimConfig {
                         }
                         if !(off_s.is_finite() && off_s >= 0.0) {
                             return Err(LazyError::invalid("off_s", off_s, "a number at least 0"));
+                        }
+                        if arrival.validate().is_err() {
+                            return Err(LazyError::invalid(
+                                "arrival",
+                                format!("onoff:{on_s}:{off_s}"),
+                                format!(
+                                    "on and off periods of at least {MIN_PERIOD_S} s (off may be 0)"
+                                ),
+                            ));
                         }
                     }
                 }
@@ -112,6 +137,12 @@ impl NodeSimConfig {
                         "[]",
                         "at least one arrival time",
                     ));
+                }
+                if let Some(&t) = ns.last()
+                    && t > latest
+                {
+                    let expected = format!("times at most {latest} ns (the latest simulated time)");
+                    return Err(LazyError::invalid("arrivals.ns", t, expected));
                 }
                 if let Some(i) = ns.windows(2).position(|w| w[1] < w[0]) {
                     return Err(LazyError::invalid(
@@ -168,7 +199,7 @@ pub fn simulate_nodes(
         busy_ns: 0,
         scratch: Vec::new(),
     };
-    Ok(run.run(observer))
+    run.run(observer)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -214,7 +245,8 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn run(mut self, observer: &mut dyn NodeObserver) -> NodeReport {
+    fn run(mut self, observer: &mut dyn NodeObserver) -> Result<NodeReport, LazyError> {
+        let budget = Budget::default();
         if let Some(t) = self.next_arrival(0) {
             self.queue.push(t, Ev::Arrive);
         }
@@ -224,6 +256,7 @@ impl Run<'_> {
                 break;
             }
             debug_assert!(t >= self.now, "time went backwards: {t} < {}", self.now);
+            budget.check(t, self.arrived - self.completed)?;
             self.now = t;
             // Every event of the instant first, so simultaneous arrivals are seen together.
             while self.queue.peek_time() == Some(t) {
@@ -250,7 +283,7 @@ impl Run<'_> {
         if let Some(r) = &self.running {
             self.busy_ns += end.saturating_sub(r.since);
         }
-        self.report(end)
+        Ok(self.report(end))
     }
 
     /// The next arrival time after the one at `now`, if the stop allows another.

@@ -41,9 +41,11 @@ pub(crate) struct Pick {
     pub slack_ns: i64,
 }
 
-/// Times as signed ns: slack can be negative. Simulated times stay far below 2^63 ns.
+/// Times as signed ns: slack can be negative. Simulated times stay far below 2^63 ns: a run
+/// refuses SLOs and times beyond 2^58 ns and whole-model latencies beyond 2^40 ns, and stops
+/// (with an error) at 2^21 requests in flight, so a default plan ends before 2^62 ns.
 fn ns(t: u64) -> i64 {
-    i64::try_from(t).expect("simulated time beyond 2^63 ns")
+    i64::try_from(t).expect("simulated time beyond 2^63 ns (a bug: the budgets keep it lower)")
 }
 
 /// Picks the next kernel among `groups` (non-empty, in default order) at `now`.

@@ -730,3 +730,91 @@ fn lazy_beats_a_10ms_graph_window_on_resnet50_at_low_load() {
     assert!(lazy.catch_up_kernels > 0, "no request caught up");
     assert!(lazy.slo_attainment >= graph.slo_attainment);
 }
+
+#[test]
+fn latencies_beyond_the_budget_are_errors_not_panics() {
+    // `simulate-nodes --node-table` with latencies of 1e300 panicked ("simulated time beyond
+    // 2^63 ns") in the slack rule.
+    let huge = [NodeCurve {
+        name: "conv1".into(),
+        latency_ns: vec![(1, 1e300)],
+    }];
+    let e = NodeProfile::from_curves(&huge, 4).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "node 0 ('conv1'): latency 1e300 ns at batch 1 is above the longest whole-model latency, 1099511627776 ns (about 18 minutes)"
+    );
+    // Nodes each under the bound whose sum is not.
+    let halves: Vec<NodeCurve> = (0..3)
+        .map(|i| NodeCurve {
+            name: format!("n{i}"),
+            latency_ns: vec![(1, 5e11)],
+        })
+        .collect();
+    let e = NodeProfile::from_curves(&halves, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("1500000000000 ns for the whole model (3 nodes"),
+        "{e}"
+    );
+    // An SLO of u64::MAX (a --slo-ms of 1e300) would overflow every deadline.
+    let p = profile(&[(1e6, 0.1)], 8);
+    let config = replay(Policy::Lazy { max_batch: 8 }, u64::MAX, &[0, 5]);
+    let e = simulate_nodes(&p, &config, &mut NoObserver)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("slo_ns = 18446744073709551615: expected at most 288230376151711744 ns"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_max_batch_of_billions_is_refused_before_allocating() {
+    // `simulate-nodes --max-batch 4294967295` tried to allocate a row per batch.
+    let curves = [NodeCurve {
+        name: "a".into(),
+        latency_ns: vec![(1, 1000.0)],
+    }];
+    let e = NodeProfile::from_curves(&curves, u32::MAX)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "max_batch = 4294967295: expected at most 65536 (the largest batch a node profile covers)"
+    );
+    let many: Vec<NodeCurve> = (0..1000)
+        .map(|i| NodeCurve {
+            name: format!("n{i}"),
+            latency_ns: vec![(1, 1000.0)],
+        })
+        .collect();
+    let e = NodeProfile::from_curves(&many, 65_536)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at most 16777 for 1000 nodes"), "{e}");
+}
+
+#[test]
+fn an_exploding_backlog_stops_with_a_clear_error() {
+    // A rate far above what the instance serves: arrivals pile up at the same few instants.
+    let p = profile(&[(1e6, 0.1)], 8);
+    let config = NodeSimConfig {
+        policy: Policy::Lazy { max_batch: 8 },
+        slo_ns: 1_000_000,
+        arrivals: Arrivals::poisson(1e300),
+        stop: Stop::Duration {
+            ns: 1_000_000_000,
+            drain: false,
+        },
+        seed: 1,
+    };
+    let e = simulate_nodes(&p, &config, &mut NoObserver).unwrap_err();
+    assert!(matches!(e, LazyError::Budget(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("more than 2097152 requests in flight"),
+        "{e}"
+    );
+}

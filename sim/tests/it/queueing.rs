@@ -72,3 +72,57 @@ fn m_m_c_matches_erlang_c() {
 fn erlang_c_reduces_to_m_m_1() {
     assert!((erlang_c(1, 0.7) - 0.7).abs() < 1e-12);
 }
+
+#[test]
+fn a_load_the_servers_cannot_follow_stops_at_the_backlog_budget() {
+    // `simulate --load 1e9`: the clock stays near 0 while requests pile up without end.
+    let s = setup(100.0, 10.0, &[(7, 1)], 1e9);
+    let config = SimConfig {
+        load: 1e9,
+        ..SimConfig::default()
+    };
+    let e = simulate(&s, &config, &mut Fifs, &mut NoObserver).unwrap_err();
+    assert!(matches!(e, migsched_sim::SimError::Budget(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("more than 2097152 requests in flight"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_explicit_budget_bounds_time_and_backlog() {
+    use migsched_sim::{Budget, BudgetExceeded, simulate_with_budget};
+    let s = setup(1000.0, 10.0, &[(7, 1)], 1e9);
+    let small = Budget {
+        max_in_flight: 50,
+        ..Budget::default()
+    };
+    let run = |budget: &Budget, config: &SimConfig| {
+        simulate_with_budget(&s, config, budget, &mut Fifs, &mut NoObserver, &mut |_| {})
+    };
+    // 1000 rps on a server of 100 rps: the backlog passes 50 within the first second.
+    let e = run(&small, &SimConfig::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            migsched_sim::SimError::Budget(BudgetExceeded::InFlight { limit: 50, .. })
+        ),
+        "{e}"
+    );
+    // Requests are counted, not time: a horizon of 1 ms stops the first event past it.
+    let short = Budget {
+        max_time_ns: 1_000_000,
+        ..Budget::default()
+    };
+    let config = SimConfig {
+        stop: Stop::Requests { n: 100 },
+        ..SimConfig::default()
+    };
+    let e = run(&short, &config).unwrap_err().to_string();
+    assert!(
+        e.contains("beyond the latest simulated time of 1000000 ns"),
+        "{e}"
+    );
+    assert!(run(&Budget::default(), &config).is_ok());
+}

@@ -315,3 +315,77 @@ fn dominated_profiles_and_layouts_are_left_out() {
     );
     assert_eq!(reduced.objective_value, unreduced.objective_value);
 }
+
+#[test]
+fn a_seed_or_thread_count_highs_cannot_take_is_an_error_not_a_panic() {
+    // `solve --seed 2147483648` panicked inside `highs` (its seed is a C int).
+    let t = table("a100-80gb", &MODELS);
+    let inst = instance(&mixed(8, [300.0, 100.0, 20.0]));
+    let p = problem(&inst, &t);
+    for (options, what) in [
+        (
+            SolveOptions {
+                seed: 2_147_483_648,
+                ..SolveOptions::default()
+            },
+            "seed = 2147483648",
+        ),
+        (
+            SolveOptions {
+                threads: 1_000_000,
+                ..SolveOptions::default()
+            },
+            "1 to 1024",
+        ),
+    ] {
+        let e = migsched_solver::try_solve(&p, MigMethod::Ilp, Objective::MinGpus, &options)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{e}");
+        let s = solve(&p, MigMethod::Ilp, Objective::MinGpus, &options);
+        assert!(s.plan.is_none());
+        assert!(
+            s.stopped_by.as_deref().is_some_and(|m| m.contains(what)),
+            "{:?}",
+            s.stopped_by
+        );
+    }
+    let top = SolveOptions {
+        seed: migsched_solver::MAX_SEED,
+        ..SolveOptions::default()
+    };
+    let s = migsched_solver::try_solve(&p, MigMethod::Ilp, Objective::MinGpus, &top).unwrap();
+    assert_eq!(s.status, Status::Optimal);
+}
+
+#[test]
+fn a_rate_no_gpus_can_serve_is_infeasible_before_any_instance_is_made() {
+    // `solve --method greedy|paris` with `rate_rps = 1e12` made billions of instances.
+    let t = table("a100-80gb", &MODELS);
+    let inst = instance(&mixed(8, [1e12, 100.0, 20.0]));
+    let p = problem(&inst, &t);
+    for (method, objective) in [
+        (MigMethod::Greedy, Objective::MinGpus),
+        (MigMethod::Paris, Objective::Paris),
+    ] {
+        let s = solve(&p, method, objective, &SolveOptions::default());
+        assert_eq!(s.status, Status::Infeasible, "{method}");
+        let reason = s.reason.unwrap_or_default();
+        assert!(
+            reason.contains("alpha needs") && reason.contains("more than the 64"),
+            "{method}: {reason}"
+        );
+    }
+    // Max-load scales the rates down instead: a tiny load fits.
+    let s = solve(
+        &p,
+        MigMethod::Greedy,
+        Objective::MaxLoad,
+        &SolveOptions::default(),
+    );
+    assert!(
+        s.objective_value.is_some_and(|l| l > 0.0 && l < 1e-6),
+        "{:?}",
+        s.objective_value
+    );
+}

@@ -19,7 +19,9 @@ use migsched_core::{Catalog, Driver, GpuType, MigGpu, PlanInstance};
 
 use super::{Imported, finish_plan};
 use crate::error::InputError;
-use crate::layout::{PlacedInstance, check_counts, find_placement, find_profile, layout_text};
+use crate::layout::{
+    PlacedInstance, check_counts, describe_counts, find_placement, find_profile, layout_text,
+};
 use crate::violation::{Location, Violation};
 
 /// The GPU type a device entry is for: `gpu` when given (`Ok(None)` when the entry's
@@ -196,10 +198,26 @@ pub fn import_mig_parted(
             }
             for (p, n) in &e.mig_devices.0 {
                 match slot.1.iter_mut().find(|(q, _)| q == p) {
-                    Some(c) => c.1 += n,
+                    Some(c) => c.1 = c.1.saturating_add(*n),
                     None => slot.1.push((p.clone(), *n)),
                 }
             }
+        }
+    }
+    // The plan records every instance: counts no GPU can hold (each instance takes a memory
+    // slice at least) are refused before anything is expanded (a count of 10^9 took 16 GB).
+    for ((device, ty), (g, counts)) in &gpus {
+        let total: u64 = counts.iter().map(|(_, n)| u64::from(*n)).sum();
+        if total > u64::from(g.memory_slices()) {
+            return Err(InputError::new(
+                origin,
+                format!(
+                    "device {device} ({ty}): {total} instances ({}), but one {ty} holds at most {} (one per memory slice)",
+                    describe_counts(counts),
+                    g.memory_slices()
+                ),
+            )
+            .with_field(format!("mig-configs.{name}")));
         }
     }
     let mut plan_gpus = Vec::new();
@@ -384,6 +402,43 @@ mig-configs:
                 .unwrap_err()
                 .to_string(),
             "c.yaml: mig-configs.bad[0]: no device-filter, so the GPU type is unknown; pass --gpu"
+        );
+    }
+
+    /// A config asking for a billion instances (10^9 once took 16 GB to expand).
+    const BILLION: &str = "version: v1
+mig-configs:
+  huge:
+    - device-filter: [\"0x20B210DE\"]
+      devices: [0]
+      mig-enabled: true
+      mig-devices:
+        \"1g.10gb\": 1000000000
+        \"7g.80gb\": 4294967295
+";
+
+    #[test]
+    fn counts_no_gpu_holds_are_checked_without_expanding_them() {
+        let cat = Catalog::builtin();
+        let checks = check_config(cat, &parse(BILLION), None, Driver::R510OrLater);
+        let got: Vec<String> = checks[0].violations.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "huge[0], a100-80gb: 1000000000 instances of 1g.10gb, but at most 7 fit on one GPU [count-limit]",
+                "huge[0], a100-80gb: 4294967295 instances of 7g.80gb, but at most 1 fit on one GPU [count-limit]",
+                "huge[0], a100-80gb: the instances use 31064771065 compute slices, but the GPU has 7 [compute-limit]",
+                "huge[0], a100-80gb: the instances need 35359738360 memory slices, but the GPU has 8 [memory-limit]",
+            ]
+        );
+        let opts = MigPartedImport {
+            config: Some("huge"),
+            ..MigPartedImport::default()
+        };
+        let e = import_mig_parted(cat, &parse(BILLION), "c.yaml", &opts).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "c.yaml: mig-configs.huge: device 0 (a100-80gb): 5294967295 instances (1000000000x 1g.10gb + 4294967295x 7g.80gb), but one a100-80gb holds at most 8 (one per memory slice)"
         );
     }
 
