@@ -15,6 +15,9 @@ use clap::Parser;
 use crate::cmd::{Cli, Outcome};
 
 fn main() -> ExitCode {
+    // No command writes over a file it read (unless it updates it on purpose, as
+    // `profile import --append` and `report` do).
+    migsched_out::protect_inputs();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

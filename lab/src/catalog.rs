@@ -7,7 +7,7 @@ use anyhow::Result;
 use migsched_core::nvidia_smi::{
     DiffClass, DiffOptions, Difference, diff_catalog, identify_gpu, parse_lgip, parse_lgipp,
 };
-use migsched_core::{EnumerateOptions, GpuType, enumerate_layouts};
+use migsched_core::{EnumerateOptions, GpuType, MAX_LAYOUTS, count_layouts};
 use migsched_out::{Table, print_json, read_text};
 use serde::Serialize;
 
@@ -85,15 +85,15 @@ pub fn print_gpus(env: &Env, json: bool) -> Result<()> {
 
 /// Prints one GPU type: its figures, its profiles, its layouts, its sources.
 pub fn print_gpu(g: &std::sync::Arc<GpuType>, json: bool) -> Result<()> {
-    let legal = enumerate_layouts(g, &EnumerateOptions::default()).len();
-    let maximal = enumerate_layouts(
+    let legal = count_layouts(g, &EnumerateOptions::default(), MAX_LAYOUTS)? as usize;
+    let maximal = count_layouts(
         g,
         &EnumerateOptions {
             maximal: true,
             ..Default::default()
         },
-    )
-    .len();
+        MAX_LAYOUTS,
+    )? as usize;
     if json {
         print_json(&GpuJson {
             gpu: g,

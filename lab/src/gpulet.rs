@@ -8,9 +8,10 @@ use migsched_core::{Instance, Plan, PlanGpu, TraceEvent, TraceHeader};
 use migsched_out::read_text;
 use migsched_perf::gpulet::GpuletParams;
 use migsched_perf::gpulet::interference::{Coefficients, parse};
+use migsched_sim::Budget;
 use migsched_sim::gpulet::{
     Autoscale, BatchCost, GpuletReport, GpuletSimOptions, RateProfile, SimGpu, SimGpulet, SimModel,
-    SimTask, simulate_gpulets,
+    SimTask, try_simulate_gpulets,
 };
 use migsched_solver::gpulet::{GpuletOptions, GpuletProblem};
 use migsched_solver::{GpuletMethod, Solution, solve_gpulet};
@@ -191,12 +192,13 @@ pub fn run_sim(
         let plan = s.plan?;
         sim_config(&p, &plan).ok()
     };
-    Ok(simulate_gpulets(&models, initial, &opts, &mut replan))
-}
-
-/// Writes a gpulet run's trace through the shared trace writer.
-pub fn write_trace(path: &Path, trace: &Trace) -> Result<()> {
-    crate::observe::write_trace(path, &trace.0, &trace.1)
+    Ok(try_simulate_gpulets(
+        &models,
+        initial,
+        &opts,
+        &Budget::default(),
+        &mut replan,
+    )?)
 }
 
 /// Coefficient sets from `--interference FILE`: the set for `gpu`, or an error naming the

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use migsched_core::{
-    Driver, EnumerateOptions, GpuType, Layout, LayoutSpec, Placement, Violation, enumerate_layouts,
-    is_maximal_layout, place,
+    Driver, EnumerateOptions, GpuType, Layout, LayoutSpec, MAX_LAYOUTS, Placement, Violation,
+    count_layouts, is_maximal_layout, place, try_enumerate_layouts,
 };
 use migsched_out::{Table, print_json};
 use serde::Serialize;
@@ -72,7 +72,30 @@ pub fn list_layouts(env: &Env, args: &LayoutsQuery) -> Result<()> {
         driver,
         maximal: args.maximal,
     };
-    let layouts = enumerate_layouts(&gpu, &options);
+    // Counting keeps no layout; listing keeps them all, so both stop at a budget (a custom GPU
+    // of many one-slice starts has millions).
+    let layouts = if args.count {
+        let n = count_layouts(&gpu, &options, MAX_LAYOUTS)?;
+        let names: Vec<&str> = match &profiles {
+            Some(ps) => ps.iter().map(|&p| gpu.profile(p).name()).collect(),
+            None => gpu.profiles().iter().map(|p| p.name()).collect(),
+        };
+        if args.json {
+            print_json(&LayoutsJson {
+                gpu: gpu.id(),
+                driver,
+                profiles: names,
+                maximal: args.maximal,
+                count: n as usize,
+                layouts: None,
+            })?;
+        } else {
+            outln!("{n}");
+        }
+        return Ok(());
+    } else {
+        try_enumerate_layouts(&gpu, &options, MAX_LAYOUTS)?
+    };
     let profile_names: Vec<&str> = match &profiles {
         Some(ps) => ps.iter().map(|&p| gpu.profile(p).name()).collect(),
         None => gpu.profiles().iter().map(|p| p.name()).collect(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use migsched_core::metrics::RunMetrics;
-use migsched_out::{print_json, read_text, write_atomic};
+use migsched_out::{Outputs, print_json, read_text};
 use migsched_perf::analytic::AnalyticParams;
 use migsched_perf::zoo::{ZooOptions, build};
 use migsched_sim::Stop;
@@ -164,6 +164,10 @@ struct NodesJson<'a> {
 /// Runs one model on one instance node by node, writes the trace and report `spec` asks for,
 /// and prints the report.
 pub fn simulate_nodes_files(env: &Env, args: &NodesSpec) -> Result<()> {
+    let mut outputs = Outputs::new();
+    for path in [&args.trace, &args.report].into_iter().flatten() {
+        outputs.reserve(path)?;
+    }
     if !(1..=MAX_NODE_BATCH).contains(&args.max_batch) {
         bail!(
             "--max-batch {}: expected 1..={MAX_NODE_BATCH}",
@@ -214,7 +218,7 @@ pub fn simulate_nodes_files(env: &Env, args: &NodesSpec) -> Result<()> {
         let mut writer = NodeTraceWriter::create(path, &args.model)?;
         let report = simulate_nodes(&profile, &config, &mut writer)?;
         let header = node_trace_header(&args.model, &args.profile, &profile, &config, &report);
-        writer.finish(&header)?;
+        outputs.add_stream(writer.finish(&header)?)?;
         report
     } else {
         simulate_nodes(&profile, &config, &mut migsched_sim::NoObserver)?
@@ -231,10 +235,9 @@ pub fn simulate_nodes_files(env: &Env, args: &NodesSpec) -> Result<()> {
         metrics: report.run_metrics(&args.model),
     };
     if let Some(path) = &args.report {
-        let mut text = serde_json::to_string_pretty(&summary).context("encoding the report")?;
-        text.push('\n');
-        write_atomic(path, &text)?;
+        outputs.add(path, &crate::simulate::report_json(&summary)?)?;
     }
+    outputs.commit()?;
     if args.json {
         print_json(&summary)?;
     } else {

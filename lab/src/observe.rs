@@ -8,32 +8,36 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use migsched_core::{TraceEvent, TraceHeader};
+use migsched_out::{StreamWriter, TempGuard, check_output};
 use migsched_sim::lazy::{NodeEvent, NodeObserver};
 use migsched_sim::{Observed, Observer, SeriesPoint, SimReport, SimSetup, trace_event};
 
-use crate::tables::{ColumnData, write_table};
+use crate::tables::{ColumnData, encode_table};
 
 /// The one trace writer of every simulator: events stream to a temporary file beside the
-/// destination as they happen (memory stays flat however long the run); `finish` writes the
-/// header (which needs the end time) and then the events into the final file, atomically. A
-/// stream dropped before `finish` (a failed run) leaves nothing behind.
+/// destination as they happen (memory stays flat however long the run), tracked for removal
+/// on SIGINT/SIGTERM; `finish` puts the header (which needs the end time) before the events in
+/// a [`StreamWriter`], which the caller commits with its other outputs. A stream dropped
+/// before `finish` (a failed run) leaves nothing behind.
 pub struct TraceStream {
     path: PathBuf,
-    tmp: PathBuf,
-    out: Option<BufWriter<File>>,
+    tmp: TempGuard,
+    out: BufWriter<File>,
     error: Option<std::io::Error>,
 }
 
 impl TraceStream {
-    /// Opens the temporary events file beside `path`.
+    /// Checks `path` as a destination and opens the temporary events file beside it.
     pub fn create(path: &Path) -> Result<TraceStream> {
+        check_output(path)?;
         let mut tmp = migsched_out::temp_path(path)?;
         tmp.set_extension("events");
+        let guard = TempGuard::track(&tmp);
         let file = File::create(&tmp).with_context(|| format!("writing '{}'", path.display()))?;
         Ok(TraceStream {
             path: path.to_path_buf(),
-            tmp,
-            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            tmp: guard,
+            out: BufWriter::with_capacity(1 << 20, file),
             error: None,
         })
     }
@@ -43,67 +47,51 @@ impl TraceStream {
         if self.error.is_some() {
             return;
         }
-        if let Some(out) = &mut self.out {
-            let r = serde_json::to_writer(&mut *out, e)
-                .map_err(std::io::Error::other)
-                .and_then(|_| out.write_all(b"\n"));
-            if let Err(err) = r {
-                self.error = Some(err);
-            }
+        let out = &mut self.out;
+        let r = serde_json::to_writer(&mut *out, e)
+            .map_err(std::io::Error::other)
+            .and_then(|_| out.write_all(b"\n"));
+        if let Err(err) = r {
+            self.error = Some(err);
         }
     }
 
-    /// Writes the final trace: header, then every event.
-    pub fn finish(mut self, header: &TraceHeader) -> Result<()> {
-        let result = (|| -> Result<()> {
-            if let Some(e) = self.error.take() {
-                return Err(e).with_context(|| format!("writing '{}'", self.path.display()));
-            }
-            let mut events = self.out.take().expect("finished once");
-            events
-                .flush()
-                .with_context(|| format!("writing '{}'", self.path.display()))?;
-            drop(events);
-            let final_tmp = migsched_out::temp_path(&self.path)?;
-            let mut out = BufWriter::new(
-                File::create(&final_tmp)
-                    .with_context(|| format!("writing '{}'", self.path.display()))?,
-            );
-            serde_json::to_writer(&mut out, header).context("encoding the trace header")?;
-            out.write_all(b"\n")?;
-            let reader = BufReader::new(
-                File::open(&self.tmp)
-                    .with_context(|| format!("reading '{}'", self.tmp.display()))?,
-            );
-            for line in reader.lines() {
-                out.write_all(line?.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-            out.flush()?;
-            drop(out);
-            std::fs::rename(&final_tmp, &self.path)
-                .with_context(|| format!("writing '{}'", self.path.display()))
-        })();
-        let _ = std::fs::remove_file(&self.tmp);
-        if result.is_err() {
-            let _ = std::fs::remove_file(migsched_out::temp_path(&self.path)?);
+    /// The whole trace, header first, staged in a [`StreamWriter`] (not yet in place).
+    pub fn finish(mut self, header: &TraceHeader) -> Result<StreamWriter> {
+        let shown = self.path.display().to_string();
+        if let Some(e) = self.error.take() {
+            return Err(e).with_context(|| format!("writing '{shown}'"));
         }
-        result
-    }
-}
-
-impl Drop for TraceStream {
-    fn drop(&mut self) {
-        // A run that fails before `finish` leaves nothing behind.
-        if self.out.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+        self.out
+            .flush()
+            .with_context(|| format!("writing '{shown}'"))?;
+        let mut w = StreamWriter::create(&self.path)?;
+        serde_json::to_writer(&mut w, header).context("encoding the trace header")?;
+        w.write_all(b"\n")?;
+        let reader = BufReader::new(
+            File::open(self.tmp.path()).with_context(|| format!("reading back '{shown}'"))?,
+        );
+        for line in reader.lines() {
+            w.write_all(line?.as_bytes())?;
+            w.write_all(b"\n")?;
         }
+        // The events file goes with the guard.
+        Ok(w)
     }
 }
 
 /// Writes a trace whose events are already in memory (the gpulet simulator's, which it logs
 /// out of time order and sorts at the end) through the same stream.
 pub fn write_trace(path: &Path, header: &TraceHeader, events: &[TraceEvent]) -> Result<()> {
+    stage_trace(path, header, events)?.finish()
+}
+
+/// [`write_trace`], staged for a batch of outputs.
+pub fn stage_trace(
+    path: &Path,
+    header: &TraceHeader,
+    events: &[TraceEvent],
+) -> Result<StreamWriter> {
     let mut stream = TraceStream::create(path)?;
     for e in events {
         stream.write(e);
@@ -126,8 +114,8 @@ impl TraceWriter {
         })
     }
 
-    /// Writes the final trace: header, then every event.
-    pub fn finish(self, header: TraceHeader) -> Result<()> {
+    /// The whole trace, header first, staged.
+    pub fn finish(self, header: TraceHeader) -> Result<StreamWriter> {
         self.stream.finish(&header)
     }
 }
@@ -157,8 +145,8 @@ impl NodeTraceWriter {
         })
     }
 
-    /// Writes the final trace: header, then every event.
-    pub fn finish(self, header: &TraceHeader) -> Result<()> {
+    /// The whole trace, header first, staged.
+    pub fn finish(self, header: &TraceHeader) -> Result<StreamWriter> {
         self.stream.finish(header)
     }
 }
@@ -190,15 +178,15 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    /// Writes the log (CSV or Parquet by extension), requests in id order.
-    pub fn write(mut self, path: &Path, models: &[String], end_ns: u64) -> Result<()> {
+    /// The log encoded for `path` (CSV or Parquet by extension), requests in id order.
+    pub fn encode(mut self, path: &Path, models: &[String], end_ns: u64) -> Result<Vec<u8>> {
         for (id, p) in std::mem::take(&mut self.pending) {
             self.done.push((id, p, end_ns, "in-flight"));
         }
         self.done.sort_by_key(|d| d.0);
         let ms = |ns: u64| ns as f64 / 1e6;
         let d = &self.done;
-        write_table(
+        encode_table(
             path,
             &[
                 ("request", ColumnData::U64(d.iter().map(|r| r.0).collect())),
@@ -308,9 +296,9 @@ impl Observer for Both<'_> {
     }
 }
 
-/// Writes a report's per-second series (model, second, arrived, completed, SLO met,
-/// dropped) as a table (CSV or Parquet by extension).
-pub fn write_series(path: &Path, report: &SimReport) -> Result<()> {
+/// A report's per-second series (model, second, arrived, completed, SLO met,
+/// dropped) encoded as a table for `path` (CSV or Parquet by extension).
+pub fn encode_series(path: &Path, report: &SimReport) -> Result<Vec<u8>> {
     let rows: Vec<(&str, &SeriesPoint)> = report
         .per_model
         .iter()
@@ -321,7 +309,7 @@ pub fn write_series(path: &Path, report: &SimReport) -> Result<()> {
                 .map(move |p| (m.model.as_str(), p))
         })
         .collect();
-    write_table(
+    encode_table(
         path,
         &[
             (

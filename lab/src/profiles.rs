@@ -471,6 +471,10 @@ pub fn import_perf(env: &Env, args: &ImportPerfSpec) -> Result<()> {
     } else {
         new
     };
+    if args.append {
+        // --append merges into the output table: reading and rewriting it is the point.
+        migsched_out::allow_update(&args.output);
+    }
     write_profile_table(&args.output, &table)?;
     let r = &table.rows()[0];
     outln!(

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use migsched_core::Plan;
-use migsched_out::{Table, read_text, write_atomic};
+use migsched_out::{Outputs, Table, read_text};
 use migsched_sim::gpulet::GpuletReport;
 use migsched_sim::{
     NoObserver, Observer, QueryBatch, ServingMode, SimConfig, SimReport, SimSetup, Stop,
@@ -16,11 +16,12 @@ use migsched_sim::{
 use serde::Serialize;
 
 use crate::Env;
-use crate::gpulet::{PlanSimOptions, write_trace};
+use crate::gpulet::PlanSimOptions;
 use crate::inputs::{load_instance, load_plan};
-use crate::observe::{Both, RequestLog, TraceWriter, write_series};
+use crate::observe::{Both, RequestLog, TraceWriter, encode_series, stage_trace};
 use crate::peak::{PeakGoal, PeakStep, peak_search};
 use crate::sched::{SchedulerKind, make_scheduler, parse_arrival, parse_noise, parse_query_batch};
+use crate::tables::check_table_path;
 
 /// How queries reach instances.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
@@ -188,15 +189,41 @@ pub struct SimFiles<'a> {
     pub report: Option<&'a Path>,
 }
 
-/// Writes a report as pretty JSON.
-pub fn write_report<T: Serialize>(path: &Path, report: &T) -> Result<()> {
+/// A report as pretty JSON.
+pub fn report_json<T: Serialize>(report: &T) -> Result<String> {
     let mut text = serde_json::to_string_pretty(report).context("encoding the report")?;
     text.push('\n');
-    write_atomic(path, &text)
+    Ok(text)
 }
 
-/// Runs the simulation `spec` states, writing `files`; returns the report and the wall time.
+/// The files of a run, checked and claimed before any work: each destination is writable and
+/// not an input, no two are the same file, and the tables name a format.
+fn reserve(files: &SimFiles<'_>) -> Result<Outputs> {
+    let mut out = Outputs::new();
+    for path in [files.requests_log, files.time_series]
+        .into_iter()
+        .flatten()
+    {
+        check_table_path(path)?;
+    }
+    for path in [
+        files.trace,
+        files.requests_log,
+        files.time_series,
+        files.report,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        out.reserve(path)?;
+    }
+    Ok(out)
+}
+
+/// Runs the simulation `spec` states, writing `files` (all of them, or none when the run
+/// fails); returns the report and the wall time.
 pub fn simulate_files(env: &Env, spec: &SimSpec, files: SimFiles<'_>) -> Result<(SimReport, f64)> {
+    let mut outputs = reserve(&files)?;
     let p = spec.prepare(env, files.time_series.is_some())?;
     let mut scheduler = make_scheduler(spec.scheduler, spec.alpha, spec.beta)?;
     let mut trace = files
@@ -234,20 +261,20 @@ pub fn simulate_files(env: &Env, spec: &SimSpec, files: SimFiles<'_>) -> Result<
         }
     };
     let wall = started.elapsed().as_secs_f64();
-    if let (Some(t), Some(path)) = (trace, files.trace) {
-        t.finish(trace_header(&p.setup, &p.config, &report))
-            .with_context(|| format!("writing the trace '{}'", path.display()))?;
+    if let Some(t) = trace {
+        outputs.add_stream(t.finish(trace_header(&p.setup, &p.config, &report))?)?;
     }
     let names: Vec<String> = p.setup.models.iter().map(|m| m.name.clone()).collect();
     if let (Some(l), Some(path)) = (log, files.requests_log) {
-        l.write(path, &names, report.end_ns)?;
+        outputs.add_bytes(path, &l.encode(path, &names, report.end_ns)?)?;
     }
     if let Some(path) = files.time_series {
-        write_series(path, &report)?;
+        outputs.add_bytes(path, &encode_series(path, &report)?)?;
     }
     if let Some(path) = files.report {
-        write_report(path, &report)?;
+        outputs.add(path, &report_json(&report)?)?;
     }
+    outputs.commit()?;
     Ok((report, wall))
 }
 
@@ -428,6 +455,10 @@ pub fn simulate_gpulet_files(
     options: &PlanSimOptions,
     files: SimFiles<'_>,
 ) -> Result<GpuletReport> {
+    if files.requests_log.is_some() || files.time_series.is_some() {
+        bail!("--requests-log and --time-series are written for MIG plans; this is a gpulet plan");
+    }
+    let mut outputs = reserve(&files)?;
     let (report, tr) = crate::gpulet::simulate_plan(
         env,
         &spec.instance,
@@ -436,12 +467,13 @@ pub fn simulate_gpulet_files(
         options,
         files.trace.is_some(),
     )?;
-    if let (Some(path), Some(tr)) = (files.trace, &tr) {
-        write_trace(path, tr)?;
+    if let (Some(path), Some((header, events))) = (files.trace, &tr) {
+        outputs.add_stream(stage_trace(path, header, events)?)?;
     }
     if let Some(path) = files.report {
-        write_report(path, &report)?;
+        outputs.add(path, &report_json(&report)?)?;
     }
+    outputs.commit()?;
     Ok(report)
 }
 

@@ -26,6 +26,7 @@ pub fn solve_instance(
 ) -> Result<(Instance, Solution)> {
     match method {
         Method::Mig(m) => {
+            options.validate()?;
             if interference.is_some() {
                 anyhow::bail!("--interference: only the gpulet methods model interference");
             }
@@ -34,6 +35,16 @@ pub fn solve_instance(
                 anyhow::bail!(
                     "--method {m} does not answer --objective {objective} (see `migsched compare`)"
                 );
+            }
+            if let Some(class) = &options.homogeneous_class {
+                let have = migsched_solver::size_classes(&problem);
+                if !have.contains(class) {
+                    anyhow::bail!(
+                        "--homogeneous-class '{}' is not a size class of the instance's GPUs (they have {})",
+                        migsched_out::display_safe(class),
+                        have.join(", ")
+                    );
+                }
             }
             let solution = solve(&problem, m, objective, options);
             Ok((instance, solution))
@@ -263,7 +274,8 @@ pub fn compare(
     objective: Objective,
     options: &SolveOptions,
     progress: &mut dyn FnMut(MigMethod),
-) -> Comparison {
+) -> Result<Comparison> {
+    options.validate()?;
     let solutions: Vec<Solution> = comparable_methods(problem, objective)
         .into_iter()
         .map(|m| {
@@ -287,12 +299,12 @@ pub fn compare(
             reason: s.reason.clone(),
         })
         .collect();
-    Comparison {
+    Ok(Comparison {
         instance: instance.name.clone(),
         objective,
         ilp_bound,
         methods,
-    }
+    })
 }
 
 /// The relative distance of `value` to `bound` in the objective's direction; below the

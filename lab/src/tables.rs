@@ -5,13 +5,18 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use migsched_core::{Catalog, ProfileTable};
-use migsched_out::{read_text, write_atomic};
+use migsched_out::{read_text, write_atomic_bytes};
 
 /// The on-disk format of a table path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Csv,
     Parquet,
+}
+
+/// Checks that `path` names a table format (.csv or .parquet), before any work is done.
+pub fn check_table_path(path: &Path) -> Result<()> {
+    format_of(path).map(|_| ())
 }
 
 fn format_of(path: &Path) -> Result<Format> {
@@ -43,24 +48,28 @@ pub fn read_profile_table(catalog: &Catalog, path: &Path) -> Result<ProfileTable
     }
 }
 
+/// A profile table encoded as its path's format says.
+pub fn encode_profile_table(path: &Path, table: &ProfileTable) -> Result<Vec<u8>> {
+    match format_of(path)? {
+        Format::Csv => Ok(table.to_csv().into_bytes()),
+        Format::Parquet => parquet::encode(path, table),
+    }
+}
+
 /// Writes a profile table atomically.
 pub fn write_profile_table(path: &Path, table: &ProfileTable) -> Result<()> {
-    match format_of(path)? {
-        Format::Csv => write_atomic(path, &table.to_csv()),
-        Format::Parquet => parquet::write(path, table),
-    }
+    write_atomic_bytes(path, &encode_profile_table(path, table)?)
 }
 
 #[cfg(feature = "parquet")]
 mod parquet {
-    use std::fs::File;
     use std::path::Path;
 
     use anyhow::{Context, Result, anyhow};
     use migsched_core::{Catalog, ProfileTable, RawRow, TableError};
     use polars::prelude::{Column, DataFrame, DataType, ParquetReader, ParquetWriter, SerReader};
 
-    pub fn write(path: &Path, table: &ProfileTable) -> Result<()> {
+    pub fn encode(path: &Path, table: &ProfileTable) -> Result<Vec<u8>> {
         let rows = table.rows();
         let text =
             |f: fn(&migsched_core::ProfileRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
@@ -94,10 +103,10 @@ mod parquet {
         ];
         let mut df = DataFrame::new_infer_height(columns)
             .map_err(|e| anyhow!("building the Parquet table: {e}"))?;
-        write_frame(path, &mut df)
+        frame_bytes(path, &mut df)
     }
 
-    pub fn write_columns(path: &Path, columns: &[(&str, super::ColumnData)]) -> Result<()> {
+    pub fn encode_columns(path: &Path, columns: &[(&str, super::ColumnData)]) -> Result<Vec<u8>> {
         let cols: Vec<Column> = columns
             .iter()
             .map(|(name, data)| match data {
@@ -109,30 +118,23 @@ mod parquet {
             .collect();
         let mut df = DataFrame::new_infer_height(cols)
             .map_err(|e| anyhow!("building the Parquet table: {e}"))?;
-        write_frame(path, &mut df)
+        frame_bytes(path, &mut df)
     }
 
-    /// Writes a frame through a temporary file, removed on failure.
-    fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
-        let tmp = migsched_out::temp_path(path)?;
-        let result = (|| -> Result<()> {
-            let file =
-                File::create(&tmp).with_context(|| format!("writing '{}'", tmp.display()))?;
-            ParquetWriter::new(file)
-                .finish(df)
-                .with_context(|| format!("writing '{}'", tmp.display()))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("writing '{}'", path.display()))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+    /// A frame as Parquet bytes (written to disk by the output layer).
+    fn frame_bytes(path: &Path, df: &mut DataFrame) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .finish(df)
+            .with_context(|| format!("encoding '{}'", path.display()))?;
+        Ok(bytes)
     }
 
     pub fn read(catalog: &Catalog, path: &Path) -> Result<ProfileTable> {
         let origin = path.display().to_string();
-        let file = File::open(path).with_context(|| format!("reading profile table '{origin}'"))?;
-        let df = ParquetReader::new(file)
+        // Through the output layer: size-limited, and recorded as an input (never overwritten).
+        let bytes = migsched_out::read_bytes(path, "profile table")?;
+        let df = ParquetReader::new(std::io::Cursor::new(bytes))
             .finish()
             .map_err(|e| anyhow!("{origin}: not a readable Parquet file: {e}"))?;
         let column = |name: &str, dtype: DataType| -> Result<Column> {
@@ -219,7 +221,7 @@ mod parquet {
 
     const WHY: &str = "this migsched was built without the `parquet` feature; use .csv or rebuild with default features";
 
-    pub fn write(path: &Path, _: &ProfileTable) -> Result<()> {
+    pub fn encode(path: &Path, _: &ProfileTable) -> Result<Vec<u8>> {
         bail!("'{}': {WHY}", path.display())
     }
 
@@ -227,7 +229,7 @@ mod parquet {
         bail!("'{}': {WHY}", path.display())
     }
 
-    pub fn write_columns(path: &Path, _: &[(&str, super::ColumnData)]) -> Result<()> {
+    pub fn encode_columns(path: &Path, _: &[(&str, super::ColumnData)]) -> Result<Vec<u8>> {
         bail!("'{}': {WHY}", path.display())
     }
 }
@@ -287,6 +289,11 @@ impl ColumnData {
 
 /// Writes a table of named columns (equal lengths) as CSV or Parquet, by extension, atomically.
 pub fn write_table(path: &Path, columns: &[(&str, ColumnData)]) -> Result<()> {
+    write_atomic_bytes(path, &encode_table(path, columns)?)
+}
+
+/// A table of named columns (equal lengths) encoded as CSV or Parquet, by extension.
+pub fn encode_table(path: &Path, columns: &[(&str, ColumnData)]) -> Result<Vec<u8>> {
     let rows = columns.first().map_or(0, |c| c.1.len());
     if columns.iter().any(|c| c.1.len() != rows) {
         bail!(
@@ -303,8 +310,8 @@ pub fn write_table(path: &Path, columns: &[(&str, ColumnData)]) -> Result<()> {
                 s.push_str(&cells.join(","));
                 s.push('\n');
             }
-            write_atomic(path, &s)
+            Ok(s.into_bytes())
         }
-        Format::Parquet => parquet::write_columns(path, columns),
+        Format::Parquet => parquet::encode_columns(path, columns),
     }
 }

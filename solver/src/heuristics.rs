@@ -55,7 +55,9 @@ fn class_profile(problem: &Problem, pool: usize, class: &str) -> Option<ProfileI
 }
 
 /// Size classes present on any pool, smallest first (`1g`, `2g`, `3g`, `4g`, `7g`).
-fn classes(problem: &Problem) -> Vec<String> {
+/// The size classes (`1g`, `2g`, ...) of every profile the problem's pools offer, smallest
+/// first: what `homogeneous_class` may name.
+pub fn size_classes(problem: &Problem) -> Vec<String> {
     let mut cs: Vec<(u8, String)> = problem
         .pools
         .iter()
@@ -95,7 +97,7 @@ pub fn homogeneous(
     }
     let candidates: Vec<String> = match &options.homogeneous_class {
         Some(c) => vec![c.clone()],
-        None => classes(problem),
+        None => size_classes(problem),
     };
     let mut best: Option<(f64, Solution)> = None;
     let mut why_not = Vec::new();
@@ -323,7 +325,7 @@ pub fn paris(
         };
         // Partition sizes with their knees, smallest first.
         let mut sizes: Vec<(ProfileIndex, u32)> = Vec::new();
-        for class in classes(problem) {
+        for class in size_classes(problem) {
             let Some(p) = class_profile(problem, pi, &class) else {
                 continue;
             };

@@ -12,6 +12,7 @@ mod pack;
 mod problem;
 mod solution;
 
+pub use heuristics::size_classes;
 pub use migsched_core::{GpuletMethod, Method, MigMethod, Objective};
 pub use options::{MAX_SEED, MAX_THREADS, OptionsError, SolveOptions};
 pub use problem::{ClassOption, Pool, Problem, ProblemError, ServingOption, interpolate_latency};

@@ -9,7 +9,7 @@ use migsched_lab::inputs::load_problem;
 use migsched_lab::solve::{
     compare, has_plan, mig_parted_of, print_comparison, print_solution, solve_instance,
 };
-use migsched_out::{print_json, write_atomic};
+use migsched_out::{Outputs, print_json};
 use migsched_solver::{GpuletMethod, Method, MigMethod, Objective, Solution, SolveOptions};
 use serde::Serialize;
 
@@ -192,6 +192,12 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
     if args.mig_parted.is_some() && matches!(method, Method::Gpulet(_)) {
         anyhow::bail!("--mig-parted: a gpulet plan has no MIG layouts (MPS only)");
     }
+    // Both outputs checked (writable, not an input, not the same file) before the solve; both
+    // written, or neither.
+    let mut outputs = Outputs::new();
+    for path in [&args.output, &args.mig_parted].into_iter().flatten() {
+        outputs.reserve(path)?;
+    }
     let options = args.solver.options();
     let (instance, solution) = solve_instance(
         env,
@@ -203,11 +209,12 @@ pub fn run_solve(env: &Env, args: SolveArgs) -> Result<Outcome> {
     )?;
     if let Some(plan) = &solution.plan {
         if let Some(path) = &args.output {
-            write_atomic(path, &plan.to_json())?;
+            outputs.add(path, &plan.to_json())?;
         }
         if let Some(path) = &args.mig_parted {
-            write_atomic(path, &mig_parted_of(env, plan, &instance)?)?;
+            outputs.add(path, &mig_parted_of(env, plan, &instance)?)?;
         }
+        outputs.commit()?;
     }
     if args.json {
         print_json(&SolveJson {
@@ -244,7 +251,7 @@ pub fn run_compare(env: &Env, args: CompareArgs) -> Result<Outcome> {
                 eprintln!("solving with {m}...");
             }
         },
-    );
+    )?;
     if json {
         print_json(&comparison)?;
     } else {
