@@ -18,6 +18,13 @@ fn main() -> ExitCode {
     // No command writes over a file it read (unless it updates it on purpose, as
     // `profile import --append` and `report` do).
     migsched_out::protect_inputs();
+    if std::env::var_os("MIGSCHED_CATALOG").is_some_and(|v| v.is_empty()) {
+        eprintln!(
+            "error: the environment variable MIGSCHED_CATALOG is set but empty: unset it, or \
+             set it to a catalog file"
+        );
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -30,7 +37,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Yes) => ExitCode::SUCCESS,
         Ok(Outcome::No) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", migsched_out::message_safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

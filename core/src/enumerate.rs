@@ -214,7 +214,7 @@ mod tests {
             u32::from(slices) * 10,
             starts.join(", ")
         );
-        let c = crate::catalog::Catalog::from_toml_str(&text, "custom.toml").unwrap();
+        let c = Catalog::from_toml_str(&text, "custom.toml").unwrap();
         c.gpus()[0].clone()
     }
 

@@ -234,6 +234,12 @@ fn synthetic(env: &Env, n: usize, base: &ProfileTable) -> Result<(Vec<ModelDeman
     ))
 }
 
+/// The largest GPU count of a solver benchmark instance.
+pub const MAX_BENCH_GPUS: u32 = 65_536;
+/// The largest model count of a solver benchmark instance (each model is a zoo variant with
+/// its own profile rows; 10^5 of them exhausted memory before the first solve).
+pub const MAX_BENCH_MODELS: usize = 1024;
+
 /// The ILP, homogeneous and greedy on the synthetic instances of each (GPUs, models).
 pub fn solver_rows(
     env: &Env,
@@ -242,6 +248,18 @@ pub fn solver_rows(
     time_limit_s: f64,
     progress: bool,
 ) -> Result<Vec<BenchRow>> {
+    if let Some(g) = gpus.iter().find(|g| !(1..=MAX_BENCH_GPUS).contains(*g)) {
+        anyhow::bail!("--gpus {g} is outside 1..={MAX_BENCH_GPUS}");
+    }
+    if let Some(m) = model_counts
+        .iter()
+        .find(|m| !(1..=MAX_BENCH_MODELS).contains(*m))
+    {
+        anyhow::bail!("--models {m} is outside 1..={MAX_BENCH_MODELS}");
+    }
+    if gpus.is_empty() || model_counts.is_empty() {
+        anyhow::bail!("--gpus and --models need at least one value each");
+    }
     let zoo: Vec<String> = model_names().iter().map(|s| s.to_string()).collect();
     let base = analytic_table(
         &env.catalog,
@@ -256,6 +274,7 @@ pub fn solver_rows(
         time_limit_s,
         ..SolveOptions::default()
     };
+    options.validate()?;
     let mut rows = Vec::new();
     for &n in model_counts {
         let (models, table) = synthetic(env, n, &base)?;

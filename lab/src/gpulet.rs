@@ -242,6 +242,28 @@ pub struct PlanSimOptions {
     pub coefficients: Option<PathBuf>,
 }
 
+impl PlanSimOptions {
+    /// Checks every option, whatever the plan: a value that a gpulet plan would refuse is
+    /// refused on a MIG plan too, rather than ignored.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.epoch_s.is_finite() && (1e-3..=1e7).contains(&self.epoch_s)) {
+            bail!(
+                "--epoch {} is not a number of seconds in [0.001, 1e7]",
+                self.epoch_s
+            );
+        }
+        if !(self.reconfig_delay_s.is_finite() && (0.0..=1e7).contains(&self.reconfig_delay_s)) {
+            bail!(
+                "--reconfig-delay {} is not a number of seconds in [0, 1e7]",
+                self.reconfig_delay_s
+            );
+        }
+        parse_rates(&self.rates)?;
+        parse_method(&self.replan_method).map_err(|e| anyhow::anyhow!("--replan-method: {e}"))?;
+        Ok(())
+    }
+}
+
 /// Simulates a gpulet plan of the instance at `instance` for (seconds, load factor, seed);
 /// returns the report and, when `trace`, the trace.
 pub fn simulate_plan(

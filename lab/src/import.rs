@@ -10,12 +10,12 @@ use migsched_core::mig_parted::MigPartedConfig;
 use migsched_core::{
     GpuPool, Instance, ModelDemand, ProfileSource, ProfileTable, Serving, SloRule,
 };
-use migsched_out::{read_text, write_atomic};
+use migsched_out::{Outputs, read_text, write_atomic};
 use migsched_verify::{Imported, MigPartedImport, import_mig_parted, import_parvagpu};
 
 use crate::Env;
 use crate::inputs::load_instance;
-use crate::tables::write_profile_table;
+use crate::tables::encode_profile_table;
 
 /// One ParvaGPU scenario to write as an instance file.
 #[derive(Debug, Clone)]
@@ -73,6 +73,30 @@ pub fn write_parvagpu_instance(env: &Env, args: &ParvaImport) -> Result<String> 
             scenarios.len()
         );
     };
+    // The values an instance file accepts, checked here so that the message names the SLO
+    // file, not the instance file not yet written (1e-300 ms would print as 0 there).
+    for d in &scenario.demands {
+        if !(d.slo_ms.is_finite() && (1e-3..=1e7).contains(&d.slo_ms)) {
+            bail!(
+                "{}: scenario {}, model {}: SLO {} ms is outside [0.001, 1e7] ms",
+                slo.join("SLO_latency.csv").display(),
+                scenario.number,
+                d.model,
+                d.slo_ms
+            );
+        }
+        if !(d.rate_rps.is_finite() && (1e-6..=1e9).contains(&d.rate_rps)) {
+            bail!(
+                "{}: scenario {}, model {}: rate {} req/s is outside [1e-6, 1e9]",
+                slo.join("SLO_req_rate.csv").display(),
+                scenario.number,
+                d.model,
+                d.rate_rps
+            );
+        }
+    }
+    let mut outputs = Outputs::new();
+    outputs.reserve(&args.output)?;
 
     let out_dir = args
         .output
@@ -98,7 +122,11 @@ pub fn write_parvagpu_instance(env: &Env, args: &ParvaImport) -> Result<String> 
                     &gpu,
                 )?);
             }
-            let table = ProfileTable::from_raw(&env.catalog, raw, &args.dir.display().to_string())?;
+            let table = ProfileTable::from_raw(
+                &env.catalog,
+                raw,
+                &args.dir.join("prof_data").display().to_string(),
+            )?;
             (format!("{stem}.profiles.csv"), Some(table))
         }
     };
@@ -147,11 +175,19 @@ pub fn write_parvagpu_instance(env: &Env, args: &ParvaImport) -> Result<String> 
         &text,
         &args.output.display().to_string(),
         &stem,
-    )?;
+    )
+    .with_context(|| {
+        format!(
+            "the instance imported from {} does not read back",
+            args.dir.display()
+        )
+    })?;
     if let Some(t) = &table {
-        write_profile_table(&out_dir.join(format!("{stem}.profiles.csv")), t)?;
+        let path = out_dir.join(format!("{stem}.profiles.csv"));
+        outputs.add_bytes(&path, &encode_profile_table(&path, t)?)?;
     }
-    write_atomic(&args.output, &text)?;
+    outputs.add(&args.output, &text)?;
+    outputs.commit()?;
     Ok(format!(
         "wrote {} ({} models, {} x {}){}",
         args.output.display(),

@@ -115,6 +115,10 @@ fn one() -> u32 {
     1
 }
 
+/// The most instances a `[[servers]]` list may ask for: packing is first-fit over the GPUs
+/// opened so far, so the work grows with the square of the count.
+pub const MAX_SERVER_INSTANCES: u64 = 4096;
+
 /// An explicit list of servers as a plan: each entry's instances packed first-fit onto GPUs
 /// of its type (legal placements found by the layout engine).
 fn plan_from_servers(env: &Env, text: &str, path: &Path, instance: &Instance) -> Result<Plan> {
@@ -138,6 +142,14 @@ pub fn plan_of_servers(
     if list.servers.is_empty() {
         bail!("{}: no [[servers]]", path.display());
     }
+    let total: u64 = list.servers.iter().map(|s| u64::from(s.count)).sum();
+    if total > MAX_SERVER_INSTANCES {
+        bail!(
+            "{}: the [[servers]] ask for {total} instances; at most {MAX_SERVER_INSTANCES} are \
+             packed (write a plan with `solve -o` for larger fleets)",
+            path.display()
+        );
+    }
     struct Gpu {
         gpu: Arc<GpuType>,
         items: Vec<(migsched_core::ProfileIndex, usize)>,
@@ -157,10 +169,12 @@ pub fn plan_of_servers(
                 s.model
             );
         }
-        if s.procs == 0 || s.max_batch == 0 {
+        if !(1..=48).contains(&s.procs) || !(1..=65_536).contains(&s.max_batch) {
             bail!(
-                "{}: servers[{k}]: procs and max_batch must be at least 1",
-                path.display()
+                "{}: servers[{k}]: procs {} and max_batch {} must be in 1..=48 and 1..=65536",
+                path.display(),
+                s.procs,
+                s.max_batch
             );
         }
         for _ in 0..s.count {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use migsched_out::{Table, print_json, write_atomic};
+use migsched_out::{Outputs, Table, print_json};
 use migsched_perf::zoo::{ZooOptions, build, model_info, models, summary_table};
 use serde::Serialize;
 
@@ -111,13 +111,20 @@ pub fn show_model(model: &str, seq_len: u32, depth: Option<usize>, json: bool) -
 /// Writes every model's layer graph as JSON into `dir`.
 pub fn export_models(dir: &Path, seq_len: u32) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating '{}'", dir.display()))?;
+    // Every graph staged first, then all renamed into place: a failure leaves no partial set.
+    let mut outputs = Outputs::new();
+    let mut written = Vec::new();
     for info in models() {
         let graph = build(info.name, &ZooOptions { seq_len })?;
         let mut text = serde_json::to_string_pretty(&graph).context("encoding a graph")?;
         text.push('\n');
         let path = dir.join(format!("{}.json", info.name));
-        write_atomic(&path, &text)?;
-        eprintln!("wrote {} ({} nodes)", path.display(), graph.nodes().len());
+        outputs.add(&path, &text)?;
+        written.push((path, graph.nodes().len()));
+    }
+    outputs.commit()?;
+    for (path, nodes) in written {
+        eprintln!("wrote {} ({nodes} nodes)", path.display());
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
 use migsched_core::{Instance, ProfileRow, ProfileSource, ProfileTable, knee_batch};
-use migsched_out::{Table, print_json, read_text, write_atomic};
+use migsched_out::{Outputs, Table, print_json, read_text, write_atomic};
 use migsched_perf::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
 use migsched_perf::source::{SourceError, analytic_for_instance, analytic_table};
 use migsched_perf::zoo::ZooOptions;
@@ -132,6 +132,14 @@ pub struct ShowSpec {
 /// Reads analytic parameters from TOML, naming the file in errors.
 pub fn read_params(path: &Path) -> Result<AnalyticParams> {
     let text = read_text(path, "analytic parameters")?;
+    let keys: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    if keys.is_empty() {
+        anyhow::bail!(
+            "{}: no parameters (expected keys such as compute_efficiency; `profile calibrate -o` writes this file)",
+            path.display()
+        );
+    }
     let params: AnalyticParams = toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
     params
@@ -164,6 +172,18 @@ pub fn generate(env: &Env, args: &GenerateSpec) -> Result<()> {
     if args.max_procs == 0 || args.max_procs > 48 {
         anyhow::bail!("--max-procs: {} is outside 1..=48", args.max_procs);
     }
+    // The table and its provenance record: both destinations checked before the work, both
+    // written or neither.
+    let mut outputs = Outputs::new();
+    let prov_path = args
+        .output
+        .as_ref()
+        .map(|p| PathBuf::from(format!("{}.provenance.toml", p.display())));
+    if let (Some(path), Some(prov)) = (&args.output, &prov_path) {
+        crate::tables::check_table_path(path)?;
+        outputs.reserve(path)?;
+        outputs.reserve(prov)?;
+    }
     let zoo = ZooOptions {
         seq_len: args.seq_len,
     };
@@ -176,10 +196,18 @@ pub fn generate(env: &Env, args: &GenerateSpec) -> Result<()> {
         &params,
         &zoo,
     )?;
+    if table.rows().is_empty() {
+        anyhow::bail!(
+            "no row of {} fits its profiles' memory (models {}, batches {:?}): nothing to write",
+            gpu.id(),
+            models.join(","),
+            args.batches
+        );
+    }
     match &args.output {
         None => out!("{}", table.to_csv()),
         Some(path) => {
-            write_profile_table(path, &table)?;
+            outputs.add_bytes(path, &crate::tables::encode_profile_table(path, &table)?)?;
             let record = Provenance {
                 generated_by: format!("migsched {}", env!("CARGO_PKG_VERSION")),
                 command: format!(
@@ -210,8 +238,9 @@ pub fn generate(env: &Env, args: &GenerateSpec) -> Result<()> {
                 &toml::to_string(&record)
                     .map_err(|e| anyhow::anyhow!("encoding provenance: {e}"))?,
             );
-            let prov_path = PathBuf::from(format!("{}.provenance.toml", path.display()));
-            write_atomic(&prov_path, &prov)?;
+            let prov_path = prov_path.expect("with -o");
+            outputs.add(&prov_path, &prov)?;
+            outputs.commit()?;
             eprintln!(
                 "wrote {} ({} rows) and {}",
                 path.display(),

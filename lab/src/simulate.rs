@@ -117,6 +117,23 @@ impl SimSpec {
                 self.warmup_s
             );
         }
+        if self.requests.is_none() && self.warmup_s >= self.duration_s {
+            bail!(
+                "--warmup {} s leaves nothing of the {} s run to measure; warm up for less than --duration",
+                self.warmup_s,
+                self.duration_s
+            );
+        }
+        if !(self.load.is_finite() && self.load > 0.0 && self.load <= crate::sweep::MAX_LOAD) {
+            bail!(
+                "--load {} is not a load factor in (0, {:e}]",
+                self.load,
+                crate::sweep::MAX_LOAD
+            );
+        }
+        if self.requests == Some(0) {
+            bail!("--requests 0: expected at least 1");
+        }
         let instance = load_instance(&env.catalog, &self.instance)?;
         let table = crate::profiles::for_instance(env, &instance, &self.instance)?;
         let plan = load_plan(env, &self.plan, &instance)?;

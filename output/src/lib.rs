@@ -23,7 +23,7 @@ pub use inputs::{
 pub use outputs::{
     Outputs, STREAM_PATHS, StreamWriter, check_output, temp_path, write_atomic, write_atomic_bytes,
 };
-pub use safe::{MAX_SHOWN_CHARS, display_path, display_safe};
+pub use safe::{MAX_MESSAGE_CHARS, MAX_SHOWN_CHARS, display_path, display_safe, message_safe};
 pub use temps::{TempGuard, live_temps};
 
 use anyhow::{Context, Result};

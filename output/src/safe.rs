@@ -27,6 +27,33 @@ pub fn display_safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The most characters of a whole message [`message_safe`] shows.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// A whole message (an error chain) as a terminal may show it: the same escapes as
+/// [`display_safe`] except for line breaks, which messages use, and cut after
+/// [`MAX_MESSAGE_CHARS`] characters. The last line of defence for values that reached a
+/// message without going through [`display_safe`].
+pub fn message_safe(s: &str) -> Cow<'_, str> {
+    let count = s.chars().count();
+    let escape = |c: char| c != '\n' && needs_escape(c);
+    if count <= MAX_MESSAGE_CHARS && !s.chars().any(escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::new();
+    for c in s.chars().take(MAX_MESSAGE_CHARS) {
+        if escape(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    if count > MAX_MESSAGE_CHARS {
+        out.push_str(&format!("… ({count} chars)"));
+    }
+    Cow::Owned(out)
+}
+
 /// A path as [`display_safe`] shows it (lossy for names that are not UTF-8).
 pub fn display_path(path: &std::path::Path) -> String {
     display_safe(&path.display().to_string()).into_owned()
@@ -78,5 +105,20 @@ mod tests {
         );
         assert!(shown.ends_with("é… (100000 chars)"), "{shown}");
         assert_eq!(display_safe(&"a".repeat(200)), "a".repeat(200));
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn messages_keep_line_breaks_and_escape_the_rest() {
+        assert_eq!(message_safe("a\nb"), "a\nb");
+        assert_eq!(message_safe("x\u{1b}[31my"), "x\\u{1b}[31my");
+        let long = "n".repeat(10_000);
+        let m = message_safe(&long);
+        assert!(m.ends_with("… (10000 chars)"), "{}", &m[m.len() - 20..]);
+        assert!(m.chars().count() < 4100);
     }
 }

@@ -187,18 +187,19 @@ pub fn run_simulate(env: &Env, args: SimulateArgs) -> Result<Outcome> {
         time_series: args.time_series.as_deref(),
         report: args.report.as_deref(),
     };
+    let g = &args.gpulet;
+    let options = PlanSimOptions {
+        autoscale: g.autoscale,
+        epoch_s: g.epoch,
+        reconfig_delay_s: g.reconfig_delay,
+        rates: g.rates.clone(),
+        interference: !g.no_interference,
+        replan_method: g.replan_method.clone(),
+        coefficients: g.interference.clone(),
+    };
+    options.validate()?;
     // gpulet plans (MPS splits, `solve --method gpulet`) have their own simulator.
     if let Some(plan) = gpulet_plan_at(&spec.plan) {
-        let g = &args.gpulet;
-        let options = PlanSimOptions {
-            autoscale: g.autoscale,
-            epoch_s: g.epoch,
-            reconfig_delay_s: g.reconfig_delay,
-            rates: g.rates.clone(),
-            interference: !g.no_interference,
-            replan_method: g.replan_method.clone(),
-            coefficients: g.interference.clone(),
-        };
         let report = simulate_gpulet_files(env, &spec, &plan, &options, files)?;
         if args.json {
             print_json(&report)?;

@@ -256,7 +256,23 @@ fn bad_simulation_input_exits_2() {
             vec!["--query-batch", "lognormal:1:1:9:2"],
             "MIN 9 is above MAX 2",
         ),
-        (vec!["--load=-2"], "load -2 is not a positive number"),
+        (
+            vec!["--load=-2"],
+            "--load -2 is not a load factor in (0, 1e6]",
+        ),
+        (
+            vec!["--load", "1e9"],
+            "--load 1000000000 is not a load factor in (0, 1e6]",
+        ),
+        (
+            vec!["--warmup", "10", "--duration", "5"],
+            "--warmup 10 s leaves nothing of the 5 s run to measure",
+        ),
+        (
+            vec!["--epoch", "0"],
+            "--epoch 0 is not a number of seconds in [0.001, 1e7]",
+        ),
+        (vec!["--arrival", "gamma:1e-300"], "--arrival "),
         (
             vec!["--duration", "0"],
             "--duration 0 is not a positive number",

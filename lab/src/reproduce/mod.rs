@@ -57,7 +57,25 @@ pub struct Options {
 }
 
 /// Runs a target into `out` (which must exist), writes its `summary.md` and returns the summary.
+///
+/// The target writes into a staging directory inside `out`; only when every file of it is
+/// written are they renamed into `out`, so a failed or interrupted run leaves the previous
+/// results (or nothing) rather than a mix. (A SIGKILL can leave the hidden staging directory.)
 pub fn run(env: &Env, target: Target, out: &Path, options: &Options) -> Result<String> {
+    let staging = out.join(format!(".migsched-staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)
+        .with_context(|| format!("creating '{}'", staging.display()))?;
+    let result = run_into(env, target, &staging, options);
+    let result = result.and_then(|summary| {
+        publish(&staging, out)?;
+        Ok(summary)
+    });
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+fn run_into(env: &Env, target: Target, out: &Path, options: &Options) -> Result<String> {
     let Options { quick, seed, .. } = *options;
     let summary = match target {
         Target::ParisElsa => paris_elsa::reproduce(env, out, quick, seed)?,
@@ -68,6 +86,32 @@ pub fn run(env: &Env, target: Target, out: &Path, options: &Options) -> Result<S
     };
     write_atomic(&out.join("summary.md"), &summary)?;
     Ok(summary)
+}
+
+/// Renames every file of `staging` into `out` (subdirectories file by file), each checked as
+/// a destination first.
+fn publish(staging: &Path, out: &Path) -> Result<()> {
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(staging)
+        .with_context(|| format!("reading '{}'", staging.display()))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading '{}'", staging.display()))?;
+    names.sort();
+    for n in &names {
+        if !staging.join(n).is_dir() {
+            migsched_out::check_output(&out.join(n))?;
+        }
+    }
+    for n in &names {
+        let (from, to) = (staging.join(n), out.join(n));
+        if from.is_dir() {
+            std::fs::create_dir_all(&to).with_context(|| format!("creating '{}'", to.display()))?;
+            publish(&from, &to)?;
+        } else {
+            std::fs::rename(&from, &to).with_context(|| format!("writing '{}'", to.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Renders a results directory's tables, plots and summary again from its `results.json`

@@ -66,8 +66,8 @@ pub fn reproduce(env: &Env, out: &Path, data: Option<&Path>) -> Result<String> {
             max_procs: None,
             profiles: profiles.clone(),
         };
-        let message = write_parvagpu_instance(env, &args)?;
-        eprintln!("parvagpu: {message}");
+        write_parvagpu_instance(env, &args)?;
+        eprintln!("parvagpu: scenario {scenario} imported as scenarios/scenario-{scenario}.toml");
         profiles.get_or_insert_with(|| scen_dir.join("scenario-1.profiles.csv"));
         let (instance, problem) = load_problem(env, &path)?;
         for (method, label) in METHODS {

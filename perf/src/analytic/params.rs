@@ -94,20 +94,25 @@ impl AnalyticParams {
             ("kernel_overhead_us", self.kernel_overhead_us),
             ("context_mib", self.context_mib),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return invalid(field, v.to_string(), "a finite number ≥ 0");
+            // Beyond a second of overhead per kernel or a TB of context the tables only hold
+            // infinities and rows that fit nowhere.
+            if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
+                return invalid(field, v.to_string(), "a number in [0, 1e6]");
             }
         }
-        if !(self.activation_factor.is_finite() && self.activation_factor > 0.0) {
+        if !(self.activation_factor.is_finite()
+            && self.activation_factor > 0.0
+            && self.activation_factor <= 1e3)
+        {
             return invalid(
                 "activation_factor",
                 self.activation_factor.to_string(),
-                "a positive finite number",
+                "a number in (0, 1e3]",
             );
         }
         for (field, v) in [("tile_m", self.tile_m), ("tile_n", self.tile_n)] {
-            if v == 0 {
-                return invalid(field, v.to_string(), "a whole number ≥ 1");
+            if !(1..=4096).contains(&v) {
+                return invalid(field, v.to_string(), "a whole number in 1..=4096");
             }
         }
         Ok(())
@@ -159,19 +164,19 @@ mod tests {
         );
         check(
             |p| p.kernel_overhead_us = -1.0,
-            "analytic parameter kernel_overhead_us = -1: expected a finite number ≥ 0",
+            "analytic parameter kernel_overhead_us = -1: expected a number in [0, 1e6]",
         );
         check(
             |p| p.context_mib = f64::INFINITY,
-            "analytic parameter context_mib = inf: expected a finite number ≥ 0",
+            "analytic parameter context_mib = inf: expected a number in [0, 1e6]",
         );
         check(
             |p| p.activation_factor = 0.0,
-            "analytic parameter activation_factor = 0: expected a positive finite number",
+            "analytic parameter activation_factor = 0: expected a number in (0, 1e3]",
         );
         check(
             |p| p.tile_n = 0,
-            "analytic parameter tile_n = 0: expected a whole number ≥ 1",
+            "analytic parameter tile_n = 0: expected a whole number in 1..=4096",
         );
     }
 }

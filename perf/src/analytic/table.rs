@@ -172,7 +172,7 @@ mod tests {
             generate_table(c, "a100-80gb", &g, &[1], 1, &bad)
                 .unwrap_err()
                 .to_string(),
-            "analytic parameter tile_m = 0: expected a whole number ≥ 1"
+            "analytic parameter tile_m = 0: expected a whole number in 1..=4096"
         );
     }
 
