@@ -72,33 +72,17 @@ pub fn list_layouts(env: &Env, args: &LayoutsQuery) -> Result<()> {
         driver,
         maximal: args.maximal,
     };
-    // Counting keeps no layout; listing keeps them all, so both stop at a budget (a custom GPU
-    // of many one-slice starts has millions).
-    let layouts = if args.count {
-        let n = count_layouts(&gpu, &options, MAX_LAYOUTS)?;
-        let names: Vec<&str> = match &profiles {
-            Some(ps) => ps.iter().map(|&p| gpu.profile(p).name()).collect(),
-            None => gpu.profiles().iter().map(|p| p.name()).collect(),
-        };
-        if args.json {
-            print_json(&LayoutsJson {
-                gpu: gpu.id(),
-                driver,
-                profiles: names,
-                maximal: args.maximal,
-                count: n as usize,
-                layouts: None,
-            })?;
-        } else {
-            outln!("{n}");
-        }
-        return Ok(());
-    } else {
-        try_enumerate_layouts(&gpu, &options, MAX_LAYOUTS)?
-    };
     let profile_names: Vec<&str> = match &profiles {
         Some(ps) => ps.iter().map(|&p| gpu.profile(p).name()).collect(),
         None => gpu.profiles().iter().map(|p| p.name()).collect(),
+    };
+    // Counting keeps no layout; listing keeps them all, so both stop at a budget (a custom GPU
+    // of many one-slice starts has millions).
+    let (count, layouts) = if args.count {
+        (count_layouts(&gpu, &options, MAX_LAYOUTS)? as usize, None)
+    } else {
+        let all = try_enumerate_layouts(&gpu, &options, MAX_LAYOUTS)?;
+        (all.len(), Some(all))
     };
     if args.json {
         print_json(&LayoutsJson {
@@ -106,15 +90,15 @@ pub fn list_layouts(env: &Env, args: &LayoutsQuery) -> Result<()> {
             driver,
             profiles: profile_names,
             maximal: args.maximal,
-            count: layouts.len(),
-            layouts: (!args.count).then_some(&layouts[..]),
+            count,
+            layouts: layouts.as_deref(),
         })?;
         return Ok(());
     }
-    if args.count {
-        outln!("{}", layouts.len());
+    let Some(layouts) = layouts else {
+        outln!("{count}");
         return Ok(());
-    }
+    };
     outln!(
         "{} {} layouts of {}, profiles {}, driver {}:",
         layouts.len(),

@@ -5,6 +5,7 @@ mod catalog;
 mod closed_pipe;
 mod gpulet;
 mod gpus;
+mod hostile;
 mod hwbench;
 mod instance;
 mod layouts;

@@ -254,58 +254,19 @@ fn count_rules(
     at: &Location,
     memory: bool,
 ) -> Vec<Violation> {
-    let mut out = Vec::new();
-    let mut per_profile: Vec<(usize, &Profile, u32)> = Vec::new();
+    let mut per_profile: Vec<(usize, &Profile, u64)> = Vec::new();
     for &(i, p) in profiles {
         match per_profile.iter_mut().find(|(j, _, _)| *j == i) {
             Some(entry) => entry.2 += 1,
             None => per_profile.push((i, p, 1)),
         }
     }
-    per_profile.sort_by_key(|&(i, _, _)| i);
-    for &(_, p, n) in &per_profile {
-        if n > u32::from(p.max_count()) {
-            out.push(Violation::new(
-                Rule::CountLimit,
-                at.clone(),
-                format!(
-                    "{n} instances of {}, but at most {} fit on one GPU",
-                    p.name(),
-                    p.max_count()
-                ),
-            ));
-        }
-    }
+    let mut out = Vec::new();
+    total_rules(gpu, &mut per_profile, at, memory, &mut out);
     let compute: u32 = profiles
         .iter()
         .map(|(_, p)| u32::from(p.compute_slices()))
         .sum();
-    if compute > u32::from(gpu.compute_slices()) {
-        out.push(Violation::new(
-            Rule::ComputeLimit,
-            at.clone(),
-            format!(
-                "the instances use {compute} compute slices, but the GPU has {}",
-                gpu.compute_slices()
-            ),
-        ));
-    }
-    if memory {
-        let used: u32 = profiles
-            .iter()
-            .map(|(_, p)| u32::from(p.memory_slices()))
-            .sum();
-        if used > u32::from(gpu.memory_slices()) {
-            out.push(Violation::new(
-                Rule::MemoryLimit,
-                at.clone(),
-                format!(
-                    "the instances need {used} memory slices, but the GPU has {}",
-                    gpu.memory_slices()
-                ),
-            ));
-        }
-    }
     match gpu.media_engines() {
         Some(total) => {
             let names: Vec<String> = profiles.iter().map(|(_, p)| p.name().to_string()).collect();
@@ -420,8 +381,21 @@ fn count_totals(gpu: &GpuType, counts: &[(String, u32)], at: &Location) -> Vec<V
             None => out.push(unknown_profile(gpu, name, at.clone())),
         }
     }
+    total_rules(gpu, &mut per_profile, at, true, &mut out);
+    out
+}
+
+/// The rules on totals, from instance counts per profile (in profile order): each profile's
+/// count limit, the compute slices and, with `memory`, the memory slices.
+fn total_rules(
+    gpu: &GpuType,
+    per_profile: &mut [(usize, &Profile, u64)],
+    at: &Location,
+    memory: bool,
+    out: &mut Vec<Violation>,
+) {
     per_profile.sort_by_key(|&(i, _, _)| i);
-    for &(_, p, n) in &per_profile {
+    for &(_, p, n) in per_profile.iter() {
         if n > u64::from(p.max_count()) {
             out.push(Violation::new(
                 Rule::CountLimit,
@@ -452,7 +426,7 @@ fn count_totals(gpu: &GpuType, counts: &[(String, u32)], at: &Location) -> Vec<V
         ));
     }
     let used = sum(Profile::memory_slices);
-    if used > u64::from(gpu.memory_slices()) {
+    if memory && used > u64::from(gpu.memory_slices()) {
         out.push(Violation::new(
             Rule::MemoryLimit,
             at.clone(),
@@ -462,7 +436,6 @@ fn count_totals(gpu: &GpuType, counts: &[(String, u32)], at: &Location) -> Vec<V
             ),
         ));
     }
-    out
 }
 
 /// A legal arrangement of starts for profile counts, by exhaustive search, or `None` when

@@ -13,6 +13,9 @@
 
 use super::{GpuState, Gpulet, GpuletOptions, GpuletProblem, refactor, saturated_gpulet, schedule};
 
+/// The most GPUs a gpulet heuristic plans; a demand beyond it is answered as infeasible.
+pub const MAX_GPULET_GPUS: u32 = 65_536;
+
 /// Which procedure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -295,6 +298,16 @@ pub fn plan(
         let (knee, t_knee) = knees[mi];
         let knee_pct = problem.sizes[knee];
         let mut rem = problem.models[mi].rate_rps;
+        // Each saturated gpulet serves at most t_knee and takes knee_pct of a GPU: a rate that
+        // needs more GPUs than MAX_GPULET_GPUS is refused before placing any (a rate of 10^12
+        // used to place gpulets for hours).
+        let at_least = rem / t_knee * f64::from(knee_pct) / 100.0;
+        if !(at_least <= f64::from(MAX_GPULET_GPUS)) {
+            return Err(format!(
+                "{}: {} req/s needs more than {MAX_GPULET_GPUS} GPUs of gpulets (at least {at_least:.0})",
+                problem.models[mi].name, problem.models[mi].rate_rps
+            ));
+        }
         while rem > t_knee * (1.0 + 1e-9) {
             let make = |s: usize, f: f64| saturated_gpulet(problem, mi, s, f, margin);
             let got = match pl.place_free(knee_pct, &make) {
