@@ -7,7 +7,7 @@
 use anyhow::{Result, anyhow};
 use polars::prelude::{Column, DataFrame, DataType};
 
-use crate::sweep::Cell;
+use crate::cell::Cell;
 use crate::tables::ColumnData;
 
 /// One (instance, method, scheduler, load) of a sweep, over its seeds. Figures are `None`

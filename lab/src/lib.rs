@@ -12,6 +12,7 @@ extern crate migsched_out;
 pub mod aggregate;
 pub mod bench;
 pub mod catalog;
+pub mod cell;
 pub mod checks;
 pub mod gpulet;
 pub mod import;

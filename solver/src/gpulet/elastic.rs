@@ -302,7 +302,7 @@ pub fn plan(
         // needs more GPUs than MAX_GPULET_GPUS is refused before placing any (a rate of 10^12
         // used to place gpulets for hours).
         let at_least = rem / t_knee * f64::from(knee_pct) / 100.0;
-        if !(at_least <= f64::from(MAX_GPULET_GPUS)) {
+        if at_least.is_nan() || at_least > f64::from(MAX_GPULET_GPUS) {
             return Err(format!(
                 "{}: {} req/s needs more than {MAX_GPULET_GPUS} GPUs of gpulets (at least {at_least:.0})",
                 problem.models[mi].name, problem.models[mi].rate_rps
