@@ -21,9 +21,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use thiserror::Error;
 
 use crate::catalog::Catalog;
+use crate::error::InputError;
 
 /// The CSV header, in the order [`ProfileTable::to_csv`] writes it.
 pub const COLUMNS: [&str; 9] = [
@@ -75,19 +75,24 @@ pub struct ProfileTable {
     rows: Vec<ProfileRow>,
 }
 
-/// A table that cannot be used; names the file, line (1-based, the header is line 1) and
-/// column where there is one.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{origin}{}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default(), column.as_ref().map(|c| format!(": column {c}")).unwrap_or_default())]
-pub struct TableError {
-    /// File name or other description of the source.
-    pub origin: String,
-    /// Line (or row number for non-CSV sources).
-    pub line: Option<usize>,
-    /// Column name.
-    pub column: Option<String>,
-    /// What is wrong.
-    pub message: String,
+/// A table that cannot be used: the shared located input error, naming the file, line
+/// (1-based, the header is line 1; the row number for non-CSV sources) and column
+/// (`column NAME`) where there is one.
+pub type TableError = InputError;
+
+/// A table error at `line` and `column`.
+pub fn table_error(
+    origin: &str,
+    line: Option<usize>,
+    column: Option<&str>,
+    message: impl Into<String>,
+) -> TableError {
+    InputError {
+        origin: origin.to_string(),
+        line,
+        field: column.map(|c| format!("column {c}")),
+        message: message.into(),
+    }
 }
 
 /// A row before validation, as read from any source (CSV, Parquet, an importer).
@@ -122,11 +127,8 @@ impl ProfileTable {
         text: &str,
         origin: &str,
     ) -> Result<ProfileTable, TableError> {
-        let err = |line: Option<usize>, column: Option<&str>, message: String| TableError {
-            origin: origin.to_string(),
-            line,
-            column: column.map(str::to_string),
-            message,
+        let err = |line: Option<usize>, column: Option<&str>, message: String| {
+            table_error(origin, line, column, message)
         };
         let mut lines = text
             .lines()
@@ -244,11 +246,8 @@ impl ProfileTable {
         raw: Vec<RawRow>,
         origin: &str,
     ) -> Result<ProfileTable, TableError> {
-        let err = |line: Option<usize>, column: &str, message: String| TableError {
-            origin: origin.to_string(),
-            line,
-            column: Some(column.to_string()),
-            message,
+        let err = |line: Option<usize>, column: &str, message: String| {
+            table_error(origin, line, Some(column), message)
         };
         let mut seen: BTreeMap<ProfileKey, Option<usize>> = BTreeMap::new();
         let mut rows = Vec::with_capacity(raw.len());
@@ -303,15 +302,15 @@ impl ProfileTable {
                 let at = first
                     .map(|l| format!(" (first at line {l})"))
                     .unwrap_or_default();
-                return Err(TableError {
-                    origin: origin.to_string(),
-                    line: r.line,
-                    column: None,
-                    message: format!(
+                return Err(table_error(
+                    origin,
+                    r.line,
+                    None,
+                    format!(
                         "duplicate key {}/{}/{} batch {} procs {}{at}",
                         key.gpu, key.profile, key.model, key.batch, key.procs
                     ),
-                });
+                ));
             }
             rows.push(ProfileRow {
                 key,

@@ -21,7 +21,6 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 /// The format tag of every snapshot file.
 pub const STATE_FORMAT: &str = "migsched-device-state/1";
@@ -173,16 +172,18 @@ pub struct ProcessInfo {
     pub used_memory_mib: Option<u64>,
 }
 
-/// A snapshot file that cannot be used; names the file, the field and what is wrong.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{origin}: {field}{}{message}", if field.is_empty() { "" } else { ": " })]
-pub struct StateError {
-    /// File name.
-    pub origin: String,
-    /// The field (a JSON path such as `gpus[0].gpu_instances[1].start`), or empty.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
+/// A snapshot file that cannot be used: the shared located input error, naming the file, the
+/// field (a JSON path such as `gpus[0].gpu_instances[1].start`) and what is wrong.
+pub type StateError = migsched_core::InputError;
+
+/// A snapshot error at `field` (none when empty).
+fn state_error(origin: &str, field: &str, message: String) -> StateError {
+    let e = StateError::new(origin, message);
+    if field.is_empty() {
+        e
+    } else {
+        e.with_field(field)
+    }
 }
 
 /// The CI profile id (nvml.h's `NVML_COMPUTE_INSTANCE_PROFILE_<n>_SLICE`) of a compute
@@ -205,11 +206,7 @@ pub fn full_ci_profile_id(slices: u32) -> Option<u32> {
 impl DeviceState {
     /// Parses and checks a snapshot; `origin` names the file in errors.
     pub fn from_json_str(text: &str, origin: &str) -> Result<DeviceState, StateError> {
-        let err = |field: &str, message: String| StateError {
-            origin: origin.to_string(),
-            field: field.to_string(),
-            message,
-        };
+        let err = |field: &str, message: String| state_error(origin, field, message);
         if text.trim().is_empty() {
             return Err(err("", "the file is empty".into()));
         }
@@ -228,11 +225,7 @@ impl DeviceState {
 
     /// Checks what serde cannot: the format tag, unique ids, placements inside the GPU.
     pub fn check(&self, origin: &str) -> Result<(), StateError> {
-        let err = |field: String, message: String| StateError {
-            origin: origin.to_string(),
-            field,
-            message,
-        };
+        let err = |field: String, message: String| state_error(origin, &field, message);
         if self.format != STATE_FORMAT {
             return Err(err(
                 "format".into(),

@@ -66,7 +66,8 @@ mod parquet {
     use std::path::Path;
 
     use anyhow::{Context, Result, anyhow};
-    use migsched_core::{Catalog, ProfileTable, RawRow, TableError};
+    use migsched_core::profile_table::table_error;
+    use migsched_core::{Catalog, ProfileTable, RawRow};
     use polars::prelude::{Column, DataFrame, DataType, ParquetReader, ParquetWriter, SerReader};
 
     pub fn encode(path: &Path, table: &ProfileTable) -> Result<Vec<u8>> {
@@ -169,24 +170,19 @@ mod parquet {
         let mut raw = Vec::with_capacity(df.height());
         for i in 0..df.height() {
             let row = i + 1;
-            let missing = |name: &str| TableError {
-                origin: origin.clone(),
-                line: Some(row),
-                column: Some(name.to_string()),
-                message: "is empty".into(),
-            };
+            let missing = |name: &str| table_error(&origin, Some(row), Some(name), "is empty");
             let s = |c: &Column, name: &str| -> Result<String> {
                 Ok(c.str()?.get(i).ok_or_else(|| missing(name))?.to_string())
             };
             let n = |c: &Column, name: &str| -> Result<u32> {
                 let v = c.i64()?.get(i).ok_or_else(|| missing(name))?;
                 u32::try_from(v).ok().filter(|&v| v >= 1).ok_or_else(|| {
-                    anyhow!(TableError {
-                        origin: origin.clone(),
-                        line: Some(row),
-                        column: Some(name.into()),
-                        message: format!("'{v}' is not a whole number ≥ 1")
-                    })
+                    anyhow!(table_error(
+                        &origin,
+                        Some(row),
+                        Some(name),
+                        format!("'{v}' is not a whole number ≥ 1")
+                    ))
                 })
             };
             let f = |c: &Column, name: &str| -> Result<f64> {

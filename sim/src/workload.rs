@@ -3,7 +3,6 @@
 
 use migsched_core::Ns;
 use serde::Serialize;
-use thiserror::Error;
 
 use crate::rng::Rng;
 
@@ -262,17 +261,8 @@ pub struct Replayed {
     pub batch: u32,
 }
 
-/// A workload trace that cannot be read.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{origin}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct WorkloadError {
-    /// File name.
-    pub origin: String,
-    /// Line (1-based).
-    pub line: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
+/// A workload trace that cannot be read: the shared located input error (file and line).
+pub type WorkloadError = migsched_core::InputError;
 
 /// Parses a workload trace CSV: header `timestamp,model,batch` (columns in any order; extra
 /// columns ignored), timestamp in seconds from the trace's start (non-decreasing), model name,
@@ -281,6 +271,7 @@ pub fn parse_trace_csv(text: &str, origin: &str) -> Result<Vec<Replayed>, Worklo
     let err = |line: Option<usize>, message: String| WorkloadError {
         origin: origin.to_string(),
         line,
+        field: None,
         message,
     };
     let mut lines = text
