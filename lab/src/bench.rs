@@ -240,12 +240,14 @@ pub const MAX_BENCH_GPUS: u32 = 65_536;
 /// its own profile rows; 10^5 of them exhausted memory before the first solve).
 pub const MAX_BENCH_MODELS: usize = 1024;
 
-/// The ILP, homogeneous and greedy on the synthetic instances of each (GPUs, models).
+/// The ILP (stopping at `mip_rel_gap`), homogeneous and greedy on the synthetic instances of
+/// each (GPUs, models).
 pub fn solver_rows(
     env: &Env,
     gpus: &[u32],
     model_counts: &[usize],
     time_limit_s: f64,
+    mip_rel_gap: f64,
     progress: bool,
 ) -> Result<Vec<BenchRow>> {
     if let Some(g) = gpus.iter().find(|g| !(1..=MAX_BENCH_GPUS).contains(*g)) {
@@ -272,6 +274,7 @@ pub fn solver_rows(
     )?;
     let options = SolveOptions {
         time_limit_s,
+        mip_rel_gap,
         ..SolveOptions::default()
     };
     options.validate()?;

@@ -44,7 +44,8 @@ of the cluster at the models' best throughput per GPU; MPS up to 3 processes, 2Â
 
 Examples:
   migsched bench solver
-  migsched bench solver --gpus 8,64 --models 4,16 --time-limit 10 --json";
+  migsched bench solver --gpus 8,64 --models 4,16 --time-limit 10 --json
+  migsched bench solver --gpus 4096 --models 64 --gap 0.001";
 
 #[derive(Debug, Args)]
 pub struct SolverBenchArgs {
@@ -57,6 +58,9 @@ pub struct SolverBenchArgs {
     /// ILP time limit per instance, seconds
     #[arg(long, default_value_t = 60.0)]
     time_limit: f64,
+    /// Relative MIP gap at which HiGHS may stop (a bound and a near-optimal plan, fast)
+    #[arg(long, default_value_t = 1e-6)]
+    gap: f64,
     /// Print JSON instead of a table
     #[arg(long)]
     json: bool,
@@ -111,7 +115,14 @@ fn sim(env: &Env, args: SimBenchArgs) -> Result<Outcome> {
 }
 
 fn solver(env: &Env, args: SolverBenchArgs) -> Result<Outcome> {
-    let rows = solver_rows(env, &args.gpus, &args.models, args.time_limit, !args.json)?;
+    let rows = solver_rows(
+        env,
+        &args.gpus,
+        &args.models,
+        args.time_limit,
+        args.gap,
+        !args.json,
+    )?;
     if args.json {
         print_json(&rows)?;
         return Ok(Outcome::Yes);

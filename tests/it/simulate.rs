@@ -378,6 +378,34 @@ fn sim_bench_runs() {
     assert!(r.stdout.contains("per CPU s"), "{}", r.stdout);
 }
 
+#[test]
+fn solver_bench_takes_a_gap() {
+    let r = expect(
+        &[
+            "bench", "solver", "--gpus", "8", "--models", "4", "--gap", "0.5", "--json",
+        ],
+        0,
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let ilp = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["method"] == "ilp")
+        .expect("an ilp row");
+    // HiGHS may stop within half of the bound, never further.
+    assert!(ilp["gpus_used"].as_u64().is_some(), "{ilp}");
+    let gap = ilp["gap_to_ilp_bound"].as_f64().unwrap_or(0.0);
+    assert!(gap <= 0.5 + 1e-9, "{ilp}");
+    let r = expect(
+        &[
+            "bench", "solver", "--gpus", "8", "--models", "4", "--gap=-1",
+        ],
+        2,
+    );
+    assert!(r.stderr.contains("gap"), "{}", r.stderr);
+}
+
 /// D3: `simulate --trace --report` then `verify trace --metrics` disagreed (the simulator left
 /// in-flight requests out of slo_attainment, the names differed, and most reported figures went
 /// unchecked). Every simulator now reports the shared metrics, and every one is checked.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use migsched_out::write_atomic;
+use migsched_solver::SolveOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::Env;
@@ -41,18 +42,25 @@ pub fn reproduce(env: &Env, out: &Path, quick: bool) -> Result<String> {
     } else {
         (vec![8, 64, 512, 4096], vec![4, 16, 64], 60.0, 10_000_000)
     };
-    let solver: Vec<ScalingSolve> = solver_rows(env, &gpus, &models, limit, true)?
-        .into_iter()
-        .map(|r| ScalingSolve {
-            gpus: r.gpus,
-            models: r.models,
-            method: r.method.name().to_string(),
-            status: r.status.name().to_string(),
-            gpus_used: r.gpus_used,
-            gap_to_ilp_bound: r.gap_to_ilp_bound,
-            solve_seconds: r.solve_seconds,
-        })
-        .collect();
+    let solver: Vec<ScalingSolve> = solver_rows(
+        env,
+        &gpus,
+        &models,
+        limit,
+        SolveOptions::default().mip_rel_gap,
+        true,
+    )?
+    .into_iter()
+    .map(|r| ScalingSolve {
+        gpus: r.gpus,
+        models: r.models,
+        method: r.method.name().to_string(),
+        status: r.status.name().to_string(),
+        gpus_used: r.gpus_used,
+        gap_to_ilp_bound: r.gap_to_ilp_bound,
+        solve_seconds: r.solve_seconds,
+    })
+    .collect();
     let sim = sim_rows(env, requests, true)?;
     let results = ScalingResults {
         target: "scaling".into(),
