@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use migsched_core::{Driver, Plan};
+use migsched_core::{Driver, Instance, Plan};
 use migsched_out::{Table, print_json, read_text};
 use migsched_verify::import::mig_parted::check_config;
 use migsched_verify::{
@@ -91,14 +91,17 @@ fn summary(violations: &[Violation]) -> String {
 
 fn driver_of(env: &Env, instance: Option<&Path>, before_r510: bool) -> Result<Driver> {
     match instance {
-        Some(path) => {
-            if before_r510 {
-                bail!("--before-r510 and --instance both set the driver rules; give one");
-            }
-            Ok(load_instance(&env.catalog, path)?.serving.driver)
-        }
+        Some(path) => Ok(instance_of(env, path, before_r510)?.serving.driver),
         None => Ok(driver(before_r510)),
     }
+}
+
+/// The instance whose rules apply; `--before-r510` beside it would set the driver twice.
+fn instance_of(env: &Env, path: &Path, before_r510: bool) -> Result<Instance> {
+    if before_r510 {
+        bail!("--before-r510 and --instance both set the driver rules; give one");
+    }
+    load_instance(&env.catalog, path)
 }
 
 fn driver(before_r510: bool) -> Driver {
@@ -275,10 +278,7 @@ pub fn verify_plan(env: &Env, args: &PlanCheck) -> Result<bool> {
     let plan: Plan = parse_plan(&text, &origin)?;
     let loaded = match &args.instance {
         Some(path) => {
-            if args.before_r510 {
-                bail!("--before-r510 and --instance both set the driver rules; give one");
-            }
-            let instance = load_instance(&env.catalog, path)?;
+            let instance = instance_of(env, path, args.before_r510)?;
             let table = crate::profiles::for_instance(env, &instance, path)
                 .with_context(|| format!("the profile table of {}", path.display()))?;
             Some((instance, table))

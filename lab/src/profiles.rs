@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use migsched_core::import::{LatencyStat, PerfAnalyzerOptions};
+use migsched_core::import::PerfAnalyzerOptions;
 use migsched_core::{Instance, ProfileRow, ProfileSource, ProfileTable, knee_batch};
 use migsched_out::{Outputs, Table, print_json, read_text, write_atomic};
 use migsched_perf::analytic::{AnalyticParams, CalibrationOptions, CalibrationReport};
@@ -90,20 +90,8 @@ pub struct ImportParvaSpec {
 pub struct ImportPerfSpec {
     /// perf_analyzer CSV.
     pub file: PathBuf,
-    /// GPU id or name.
-    pub gpu: String,
-    /// MIG profile the server ran in.
-    pub profile: String,
-    /// Model name.
-    pub model: String,
-    /// Batch size of each request.
-    pub batch: u32,
-    /// Model instances in the MIG instance.
-    pub procs: u32,
-    /// Which concurrency row; the lowest when `None`.
-    pub concurrency: Option<u32>,
-    /// Latency statistic: avg, p50, p90, p95 or p99.
-    pub latency: String,
+    /// What the run measured: GPU, profile, model, batch, processes, concurrency row, statistic.
+    pub options: PerfAnalyzerOptions,
     /// Output table.
     pub output: PathBuf,
     /// Merge into the output table if it exists.
@@ -478,21 +466,9 @@ pub fn import_parvagpu(env: &Env, args: &ImportParvaSpec) -> Result<()> {
 
 /// Imports one row of Triton perf_analyzer's CSV output into a profile table.
 pub fn import_perf(env: &Env, args: &ImportPerfSpec) -> Result<()> {
-    let latency: LatencyStat = args
-        .latency
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--latency: {e}"))?;
     let text = read_text(&args.file, "perf_analyzer output")?;
-    let options = PerfAnalyzerOptions {
-        gpu: args.gpu.clone(),
-        profile: args.profile.clone(),
-        model: args.model.clone(),
-        batch: args.batch,
-        procs: args.procs,
-        concurrency: args.concurrency,
-        latency,
-    };
-    let row = migsched_core::import::parse_row(&text, &args.file.display().to_string(), &options)?;
+    let row =
+        migsched_core::import::parse_row(&text, &args.file.display().to_string(), &args.options)?;
     let new = ProfileTable::from_raw(&env.catalog, vec![row], &args.file.display().to_string())?;
     let table = if args.append && args.output.exists() {
         let old = read_profile_tables(&env.catalog, std::slice::from_ref(&args.output))?;

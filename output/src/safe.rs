@@ -13,18 +13,7 @@ pub const MAX_SHOWN_CHARS: usize = 200;
 /// migsched-core's `display_safe` applies the same rule (the two crates depend on no other
 /// crate of the workspace, so each has its copy; their tests check the same cases).
 pub fn display_safe(s: &str) -> Cow<'_, str> {
-    let count = s.chars().count();
-    if count <= MAX_SHOWN_CHARS && !s.chars().any(needs_escape) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::new();
-    for c in s.chars().take(MAX_SHOWN_CHARS) {
-        push_escaped(&mut out, c);
-    }
-    if count > MAX_SHOWN_CHARS {
-        out.push_str(&format!("… ({count} chars)"));
-    }
-    Cow::Owned(out)
+    escaped(s, MAX_SHOWN_CHARS, needs_escape)
 }
 
 /// The most characters of a whole message [`message_safe`] shows.
@@ -35,20 +24,25 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 /// [`MAX_MESSAGE_CHARS`] characters. The last line of defence for values that reached a
 /// message without going through [`display_safe`].
 pub fn message_safe(s: &str) -> Cow<'_, str> {
+    escaped(s, MAX_MESSAGE_CHARS, |c| c != '\n' && needs_escape(c))
+}
+
+/// `s` with the characters `escape` picks escaped, cut after `max` characters with
+/// "… (N chars)"; borrowed when nothing changes.
+fn escaped(s: &str, max: usize, escape: fn(char) -> bool) -> Cow<'_, str> {
     let count = s.chars().count();
-    let escape = |c: char| c != '\n' && needs_escape(c);
-    if count <= MAX_MESSAGE_CHARS && !s.chars().any(escape) {
+    if count <= max && !s.chars().any(escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::new();
-    for c in s.chars().take(MAX_MESSAGE_CHARS) {
+    for c in s.chars().take(max) {
         if escape(c) {
             push_escaped(&mut out, c);
         } else {
             out.push(c);
         }
     }
-    if count > MAX_MESSAGE_CHARS {
+    if count > max {
         out.push_str(&format!("… ({count} chars)"));
     }
     Cow::Owned(out)

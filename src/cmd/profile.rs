@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use migsched_core::import::PerfAnalyzerOptions;
 use migsched_lab::profiles::{
     CalibrateSpec, GenerateSpec, ImportParvaSpec, ImportPerfSpec, ShowSpec, calibrate, generate,
     import_parvagpu, import_perf, show,
@@ -243,13 +244,18 @@ pub fn run(env: &Env, command: ProfileCommand) -> Result<Outcome> {
             env,
             &ImportPerfSpec {
                 file: a.file,
-                gpu: a.gpu,
-                profile: a.profile,
-                model: a.model,
-                batch: a.batch,
-                procs: a.procs,
-                concurrency: a.concurrency,
-                latency: a.latency,
+                options: PerfAnalyzerOptions {
+                    gpu: a.gpu,
+                    profile: a.profile,
+                    model: a.model,
+                    batch: a.batch,
+                    procs: a.procs,
+                    concurrency: a.concurrency,
+                    latency: a
+                        .latency
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--latency: {e}"))?,
+                },
                 output: a.output,
                 append: a.append,
             },
